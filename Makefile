@@ -1,0 +1,144 @@
+# Deep-learning course: environment, JupyterLab, checks.
+#
+#   make lab              set up .venv (first time only) and open JupyterLab on notebooks/
+#   make test             set up, then lint + exercise sync check + unit tests + notebooks
+#   make exercises        regenerate exercises/ from solutions/ (never overwrites your edits)
+#   make exercises-force  same, but regenerate edited exercises too (your copy is kept as .bak-*)
+#   make lock             re-resolve requirements.in into requirements.txt + environment.yml
+#   make clean            remove caches; make distclean also removes .venv
+#
+# The environment is .venv (python3 -m venv), filled from requirements.txt; a stamp file in it
+# records the sha256 of requirements.txt + pyproject.toml so that an unchanged setup is a no-op.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.NOTPARALLEL:
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+STAMP := $(VENV)/.course-setup-sha256
+# sha256 of the concatenated files given as arguments (portable: no sha256sum on macOS).
+SHA256 = $(PYTHON) -c 'import hashlib, sys; h = hashlib.sha256(); \
+  [h.update(open(f, "rb").read()) for f in sys.argv[1:]]; print(h.hexdigest())'
+KERNEL_NAME := dl-course
+KERNEL_DISPLAY := Deep Learning course (JAX)
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+# Folders pytest runs; missing ones are left out. Notebooks are executed by nbval.
+TEST_PATHS = $(wildcard tests notebooks solutions)
+PYTEST_ARGS ?=
+# Open a browser unless this is a Linux machine without a display.
+NO_BROWSER := $(if $(and $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY),,1)),--no-browser)
+# Jupyter refuses to run as root unless told to (containers often run as root).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_ARGS ?=
+
+.PHONY: help setup venv lab test lint check-exercises pytest exercises exercises-force lock \
+	clean distclean
+
+help:
+	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+
+# ---------------------------------------------------------------------------- environment
+venv: setup
+
+setup:
+ifndef SETUP_DONE
+	@want=$$($(SHA256) requirements.txt pyproject.toml); \
+	if [ -x $(PY) ] && [ -f $(STAMP) ] && [ "$$(cat $(STAMP))" = "$$want" ]; then \
+	  echo "== setup: environment up to date ($(VENV), requirements.txt + pyproject.toml unchanged)"; \
+	  exit 0; \
+	fi; \
+	if [ ! -x $(PY) ]; then \
+	  ver=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  if [ "$$ver" != 3.11 ]; then \
+	    echo "error: $(PYTHON) is Python $$ver; the course needs 3.11 (jax 0.10.2). Use make PYTHON=python3.11" >&2; \
+	    exit 1; \
+	  fi; \
+	  echo "== setup: creating $(VENV) with $(PYTHON) (Python $$ver)"; \
+	  $(PYTHON) -m venv $(VENV); \
+	else \
+	  echo "== setup: requirements.txt or pyproject.toml changed; updating $(VENV)"; \
+	fi; \
+	rm -f $(STAMP); \
+	echo "== setup: pip install -r requirements.txt"; \
+	$(PIP) install --quiet -r requirements.txt; \
+	echo "== setup: pip install -e . --no-deps (course_lib)"; \
+	$(PIP) install --quiet --no-deps -e .; \
+	echo "== setup: registering Jupyter kernel '$(KERNEL_NAME)' ($(KERNEL_DISPLAY)) in $(VENV)"; \
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "$(KERNEL_DISPLAY)" >/dev/null; \
+	echo "== setup: writing $(LAB_SETTINGS)/overrides.json (no news pop-up, no update check)"; \
+	mkdir -p $(LAB_SETTINGS); \
+	printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' \
+	  > $(LAB_SETTINGS)/overrides.json; \
+	echo "$$want" > $(STAMP); \
+	echo "== setup: done"
+endif
+
+# ---------------------------------------------------------------------------- JupyterLab
+lab: setup
+	@echo "== lab: JupyterLab on $(CURDIR), opening notebooks/ (Ctrl-C to stop)"
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks \
+	  --MultiKernelManager.default_kernel_name=$(KERNEL_NAME) \
+	  $(NO_BROWSER) $(ALLOW_ROOT) $(LAB_ARGS)
+
+# ---------------------------------------------------------------------------- checks
+# make test: all three check steps run even if one fails; the exit status is non-zero if any did.
+test:
+	@t0=$$(date +%s); \
+	$(MAKE) --no-print-directory setup; \
+	t1=$$(date +%s); \
+	rc=0; $(MAKE) --no-print-directory -k SETUP_DONE=1 lint check-exercises pytest || rc=$$?; \
+	t2=$$(date +%s); \
+	echo "== test: setup took $$((t1 - t0)) s, checks and tests took $$((t2 - t1)) s"; \
+	if [ $$rc -ne 0 ]; then echo "== test: FAILED" >&2; else echo "== test: all passed"; fi; \
+	exit $$rc
+
+lint: setup
+	@rc=0; \
+	echo "== lint: ruff check . (code and notebooks)"; \
+	$(VENV)/bin/ruff check . || rc=1; \
+	echo "== lint: ruff format --check (course_lib, tests, scripts, conftest.py; not notebooks)"; \
+	$(VENV)/bin/ruff format --check course_lib tests scripts conftest.py || rc=1; \
+	exit $$rc
+
+check-exercises: setup
+	@echo "== check-exercises: exercises/ in sync with solutions/"
+	$(PY) -m course_lib.exercises --check
+
+pytest: setup
+	@echo "== pytest: unit tests and notebooks ($(TEST_PATHS)) on 2 workers"
+	$(PY) -m pytest -n 2 --dist loadfile $(TEST_PATHS) --nbval --nbval-current-env \
+	  --nbval-sanitize-with nbval_sanitize.cfg $(PYTEST_ARGS)
+
+# ---------------------------------------------------------------------------- exercises
+exercises: setup
+	@echo "== exercises: generating exercises/ from solutions/"
+	$(PY) -m course_lib.exercises
+
+exercises-force: setup
+	@echo "== exercises: regenerating exercises/ from solutions/ (--force: edited copies kept as .bak-*)"
+	$(PY) -m course_lib.exercises --force
+
+# ---------------------------------------------------------------------------- lock
+lock:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	echo "== lock: installing requirements.in into a throwaway venv ($$tmp)"; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip --disable-pip-version-check install --quiet -r requirements.in; \
+	echo "== lock: pip freeze -> requirements.txt and environment.yml"; \
+	"$$tmp/venv/bin/python" -m pip freeze --exclude-editable > "$$tmp/freeze.txt"; \
+	$(PYTHON) scripts/lock.py "$$tmp/freeze.txt"
+
+# ---------------------------------------------------------------------------- cleaning
+clean:
+	@echo "== clean: removing caches (.pytest_cache, .ruff_cache, __pycache__, checkpoints, build)"
+	rm -rf .pytest_cache .ruff_cache build *.egg-info
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) \
+	  -type d -print0 | xargs -0 rm -rf
+
+distclean: clean
+	@echo "== distclean: removing $(VENV)"
+	rm -rf $(VENV)

@@ -1,0 +1,384 @@
+"""Generate the exercise notebooks in ``exercises/`` from the solution notebooks in ``solutions/``.
+
+``solutions/`` is the single source: every ``solutions/chNN_*.ipynb`` becomes
+``exercises/<same name>``, with
+
+- in code cells, every region from a line ``### BEGIN SOLUTION`` to a line ``### END SOLUTION``
+  (both included) replaced, at the indentation of the BEGIN line, by::
+
+      # YOUR CODE HERE
+      raise NotImplementedError("...")
+
+- in markdown cells, every region from ``<!-- BEGIN SOLUTION -->`` to ``<!-- END SOLUTION -->``
+  replaced by ``YOUR ANSWER HERE``;
+- cells tagged ``solution-only`` dropped, all outputs and execution counts cleared;
+- ``metadata["course"]`` recording the source notebook, a hash of its cells, and a hash of the
+  generated cells (``content_sha256``).
+
+The recorded ``content_sha256`` is how a student's work is protected: an existing exercise whose
+cells no longer hash to it has been edited, and is not overwritten unless ``--force`` is given,
+in which case the edited file is first copied to ``<name>.ipynb.bak-YYYYmmdd-HHMMSS``.
+
+Command line (from the repository root, or with ``--root``)::
+
+    python -m course_lib.exercises [--force] [--check] [--root PATH] [NAME ...]
+
+``--check`` writes nothing and exits 1 if any exercise is missing or differs from what would be
+generated (cell types, sources and tags are compared). NAMEs select notebooks (``ch01_perceptron``,
+``ch01_perceptron.ipynb`` or ``solutions/ch01_perceptron.ipynb``); the default is all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+SOLUTIONS_DIR = "solutions"
+EXERCISES_DIR = "exercises"
+NOTEBOOK_GLOB = "ch[0-9][0-9]_*.ipynb"
+SOLUTION_ONLY_TAG = "solution-only"
+
+CODE_BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[ \t]*$")
+CODE_END = re.compile(r"^[ \t]*### END SOLUTION[ \t]*$")
+MARKDOWN_BEGIN = re.compile(r"^(?P<indent>[ \t]*)<!-- BEGIN SOLUTION -->[ \t]*$")
+MARKDOWN_END = re.compile(r"^[ \t]*<!-- END SOLUTION -->[ \t]*$")
+
+CODE_STUB = (
+    "# YOUR CODE HERE",
+    'raise NotImplementedError("Exercise: replace this with your code")',
+)
+MARKDOWN_STUB = ("YOUR ANSWER HERE",)
+
+# Notebook-level metadata carried over from the solution; everything else (widget state, ...)
+# is dropped. Cell-level "execution" timings are dropped too.
+KEPT_NOTEBOOK_METADATA = ("kernelspec", "language_info")
+DROPPED_CELL_METADATA = ("execution", "collapsed", "scrolled")
+
+
+class SolutionMarkerError(ValueError):
+    """Solution markers in a cell are unbalanced or nested."""
+
+
+# ------------------------------------------------------------------------------ transforming
+
+
+def strip_solutions(source: str, cell_type: str = "code", where: str = "") -> str:
+    """Replace every solution region of one cell's source by the exercise stub.
+
+    Args:
+        source: the cell's source text.
+        cell_type: ``"code"`` (``### BEGIN/END SOLUTION`` markers, replaced by ``# YOUR CODE
+            HERE`` and ``raise NotImplementedError(...)`` at the BEGIN line's indentation) or
+            ``"markdown"`` (``<!-- BEGIN/END SOLUTION -->``, replaced by ``YOUR ANSWER HERE``).
+            Other cell types are returned unchanged.
+        where: prefix for error messages, e.g. ``"solutions/ch01_x.ipynb, cell 3"``.
+
+    Returns:
+        The source with markers and everything between them replaced.
+
+    Raises:
+        SolutionMarkerError: a BEGIN inside a region, an END outside one, or a BEGIN never closed.
+    """
+    if cell_type == "code":
+        begin, end, stub, name = CODE_BEGIN, CODE_END, CODE_STUB, "### BEGIN SOLUTION"
+    elif cell_type == "markdown":
+        begin, end, stub, name = (
+            MARKDOWN_BEGIN,
+            MARKDOWN_END,
+            MARKDOWN_STUB,
+            "<!-- BEGIN SOLUTION -->",
+        )
+    else:
+        return source
+    prefix = f"{where}: " if where else ""
+
+    out: list[str] = []
+    open_line: int | None = None  # 1-based line number of the BEGIN marker of the open region
+    for number, line in enumerate(source.splitlines(keepends=True), start=1):
+        text = line.rstrip("\r\n")
+        if (match := begin.match(text)) is not None:
+            if open_line is not None:
+                raise SolutionMarkerError(
+                    f"{prefix}nested solution marker: {name!r} on line {number} while the region "
+                    f"opened on line {open_line} is still open"
+                )
+            open_line = number
+            indent = match["indent"]
+            out.extend(f"{indent}{stub_line}\n" for stub_line in stub)
+        elif end.match(text) is not None:
+            if open_line is None:
+                raise SolutionMarkerError(
+                    f"{prefix}unbalanced solution marker: END SOLUTION on line {number} "
+                    "without a BEGIN SOLUTION before it"
+                )
+            open_line = None
+            if not line.endswith("\n"):  # the END line was the last, unterminated line
+                out[-1] = out[-1][:-1]
+        elif open_line is None:
+            out.append(line)
+    if open_line is not None:
+        raise SolutionMarkerError(
+            f"{prefix}unbalanced solution marker: {name!r} on line {open_line} is never closed "
+            "by an END SOLUTION line"
+        )
+    return "".join(out)
+
+
+def content_hash(nb: nbformat.NotebookNode) -> str:
+    """sha256 of a notebook's cell types and sources, in order (outputs and metadata ignored)."""
+    cells = [[cell.cell_type, _source(cell)] for cell in nb.cells]
+    payload = json.dumps(cells, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def generate_notebook(
+    solution_nb: nbformat.NotebookNode, name: str = "<notebook>"
+) -> nbformat.NotebookNode:
+    """Build the exercise notebook for one solution notebook (the input is not modified).
+
+    Args:
+        solution_nb: the solution notebook (nbformat 4).
+        name: its file name, for ``metadata.course.generated_from`` and error messages.
+
+    Raises:
+        SolutionMarkerError: a cell's markers are unbalanced or nested (message names the
+            notebook and the cell index).
+    """
+    cells = []
+    for index, cell in enumerate(solution_nb.cells):
+        if SOLUTION_ONLY_TAG in cell.get("metadata", {}).get("tags", []):
+            continue
+        new = copy.deepcopy(cell)
+        new.source = strip_solutions(
+            _source(cell), cell.cell_type, where=f"{SOLUTIONS_DIR}/{name}, cell {index}"
+        )
+        for key in DROPPED_CELL_METADATA:
+            new.metadata.pop(key, None)
+        if new.cell_type == "code":
+            new.outputs = []
+            new.execution_count = None
+        cells.append(new)
+
+    metadata = {
+        key: copy.deepcopy(solution_nb.metadata[key])
+        for key in KEPT_NOTEBOOK_METADATA
+        if key in solution_nb.metadata
+    }
+    exercise = nbformat.v4.new_notebook(cells=cells, metadata=metadata)
+    exercise.nbformat_minor = max(solution_nb.get("nbformat_minor", 4), 4)
+    exercise.metadata["course"] = {
+        "generated_from": f"{SOLUTIONS_DIR}/{name}",
+        "source_sha256": content_hash(solution_nb),
+        "content_sha256": content_hash(exercise),
+    }
+    return nbformat.from_dict(exercise)
+
+
+def notebook_text(nb: nbformat.NotebookNode) -> str:
+    """Serialize exactly as ``nbformat.write`` does (indent 1, sorted keys, final newline)."""
+    nbformat.validate(nb)
+    text = nbformat.writes(nb)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _source(cell: Any) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _signature(nb: nbformat.NotebookNode) -> list[tuple[str, str, list[str]]]:
+    """What --check compares: each cell's type, source and tags."""
+    return [
+        (cell.cell_type, _source(cell), list(cell.get("metadata", {}).get("tags", [])))
+        for cell in nb.cells
+    ]
+
+
+# ------------------------------------------------------------------------------ files
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write text to path through a temporary file in the same folder and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _backup_path(path: Path) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    candidate = path.with_name(f"{path.name}.bak-{stamp}")
+    counter = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.bak-{stamp}-{counter}")
+        counter += 1
+    return candidate
+
+
+def _read(path: Path) -> nbformat.NotebookNode | None:
+    """The notebook at path, or None if it cannot be parsed."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception:  # unreadable JSON, wrong format: treat as an edited file
+        return None
+
+
+def _is_edited(nb: nbformat.NotebookNode | None) -> bool:
+    """True if the notebook's cells no longer hash to the content_sha256 recorded in it."""
+    if nb is None:
+        return True
+    recorded = nb.metadata.get("course", {}).get("content_sha256")
+    return recorded is None or recorded != content_hash(nb)
+
+
+def _default_root() -> Path:
+    """The current folder or its nearest parent that has solutions/; else the package's parent."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / SOLUTIONS_DIR).is_dir():
+            return folder
+    return Path(__file__).resolve().parent.parent
+
+
+def _select(solutions: list[Path], names: Sequence[str]) -> list[Path]:
+    if not names:
+        return solutions
+    by_stem = {path.stem: path for path in solutions}
+    chosen = []
+    for name in names:
+        stem = Path(name).name.removesuffix(".ipynb")
+        if stem not in by_stem:
+            raise SystemExit(f"error: no solution notebook {SOLUTIONS_DIR}/{stem}.ipynb")
+        chosen.append(by_stem[stem])
+    return chosen
+
+
+# ------------------------------------------------------------------------------ command line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 refused/out of date/bad markers)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m course_lib.exercises",
+        description="Generate exercises/ from solutions/ (never overwrites edited exercises).",
+    )
+    parser.add_argument("names", nargs="*", help="notebooks to process (default: all)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="regenerate edited exercises too; the edited file is kept as <name>.ipynb.bak-<time>",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if any exercise is missing or out of date",
+    )
+    parser.add_argument(
+        "--root", type=Path, default=None, help="repository root (default: found from cwd)"
+    )
+    args = parser.parse_args(argv)
+    if args.check and args.force:
+        parser.error("--check and --force exclude each other")
+
+    root = (args.root or _default_root()).resolve()
+    solutions_dir, exercises_dir = root / SOLUTIONS_DIR, root / EXERCISES_DIR
+    solutions = sorted(solutions_dir.glob(NOTEBOOK_GLOB)) if solutions_dir.is_dir() else []
+    if not solutions:
+        print(f"no {SOLUTIONS_DIR}/{NOTEBOOK_GLOB} notebooks under {root}; nothing to do")
+        return 0
+    selected = _select(solutions, args.names)
+
+    problems = 0
+    for solution_path in selected:
+        name = solution_path.name
+        target = exercises_dir / name
+        shown = f"{EXERCISES_DIR}/{name}"
+        try:
+            exercise = generate_notebook(nbformat.read(solution_path, as_version=4), name)
+        except SolutionMarkerError as error:
+            print(f"error: {error}", file=sys.stderr)
+            problems += 1
+            continue
+        text = notebook_text(exercise)
+        existing = _read(target) if target.exists() else None
+
+        if args.check:
+            if not target.exists():
+                print(f"missing: {shown} (run `make exercises`)")
+                problems += 1
+            elif existing is None or _signature(existing) != _signature(exercise):
+                why = "edited by hand" if _is_edited(existing) else "out of date"
+                print(f"differs: {shown} ({why}; run `make exercises`)")
+                problems += 1
+            continue
+
+        if not target.exists():
+            _write_atomically(target, text)
+            print(f"created: {shown}")
+        elif (
+            existing is not None
+            and _signature(existing) == _signature(exercise)
+            and existing.metadata.get("course") == exercise.metadata["course"]
+        ):
+            print(f"up to date: {shown}")
+        elif _is_edited(existing):
+            backup = _backup_path(target)
+            if not args.force:
+                print(
+                    f"{shown} has been edited since it was generated; not overwritten. "
+                    f"Use --force to regenerate (your version will be kept as "
+                    f"{EXERCISES_DIR}/{backup.name})",
+                    file=sys.stderr,
+                )
+                problems += 1
+                continue
+            shutil.copy2(target, backup)
+            _write_atomically(target, text)
+            print(
+                f"regenerated: {shown} "
+                f"(your edited version is kept as {EXERCISES_DIR}/{backup.name})"
+            )
+        else:
+            _write_atomically(target, text)
+            print(f"updated: {shown}")
+
+    if not args.names:
+        expected = {path.name for path in solutions}
+        for orphan in sorted(exercises_dir.glob(NOTEBOOK_GLOB)) if exercises_dir.is_dir() else []:
+            if orphan.name not in expected:
+                print(
+                    f"orphaned: {EXERCISES_DIR}/{orphan.name} has no {SOLUTIONS_DIR}/{orphan.name}"
+                )
+                problems += args.check
+
+    if problems:
+        verb = "out of sync" if args.check else "not generated"
+        print(f"{problems} exercise notebook(s) {verb}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
