@@ -1,0 +1,147 @@
+r"""Activation functions $\Phi$ and their hand-written derivatives $\Phi'$.
+
+Aggarwal §1.2.1.3 (the functions) and §1.2.1.6 (their derivatives).
+
+Every function acts elementwise on an array ``v`` of pre-activations (any shape) and returns an
+array of the same shape. Each derivative is written from the closed form in the book (and
+re-derived here), then tested against ``jax.grad`` in ``tests/test_activations.py``.
+
+At kinks (ReLU at 0, hard tanh at ±1) the derivative is a subgradient; we pick the value the
+book uses: $\mathrm{ReLU}'(0) = 1$ and hard-tanh$'(\pm 1) = 1$.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from course_lib import _validate
+from course_lib._types import Array, ArrayLike
+
+
+def _arr(v: ArrayLike) -> Array:
+    return _validate.float_array("v", v)
+
+
+def identity(v: ArrayLike) -> Array:
+    r"""$\Phi(v) = v$."""
+    return _arr(v)
+
+
+def identity_grad(v: ArrayLike) -> Array:
+    r"""$\Phi'(v) = 1$."""
+    return jnp.ones_like(_arr(v))
+
+
+def sigmoid(v: ArrayLike) -> Array:
+    r"""Logistic sigmoid $\sigma(v) = \frac{1}{1 + e^{-v}}$, computed without overflow."""
+    return jax.nn.sigmoid(_arr(v))
+
+
+def sigmoid_grad(v: ArrayLike) -> Array:
+    r"""$\sigma'(v) = \frac{e^{-v}}{(1 + e^{-v})^2} = \sigma(v)\,(1 - \sigma(v)) \le \tfrac14$.
+
+    Aggarwal Eq 1.18; the maximum $\tfrac14$ is reached at $v = 0$.
+    """
+    s = sigmoid(v)
+    return s * (1.0 - s)
+
+
+def tanh(v: ArrayLike) -> Array:
+    r"""$\tanh(v) = \frac{e^{2v} - 1}{e^{2v} + 1} = 2\sigma(2v) - 1$."""
+    return jnp.tanh(_arr(v))
+
+
+def tanh_grad(v: ArrayLike) -> Array:
+    r"""$\tanh'(v) = \frac{4 e^{2v}}{(e^{2v} + 1)^2} = 1 - \tanh^2(v) \le 1$ (Eq 1.21)."""
+    t = tanh(v)
+    return 1.0 - t * t
+
+
+def relu(v: ArrayLike) -> Array:
+    r"""$\mathrm{ReLU}(v) = \max\{v, 0\}$."""
+    return jnp.maximum(_arr(v), 0.0)
+
+
+def relu_grad(v: ArrayLike) -> Array:
+    r"""$\mathrm{ReLU}'(v) = 1$ for $v \ge 0$, else $0$ (the book's choice at $v = 0$)."""
+    v = _arr(v)
+    return jnp.where(v >= 0, 1.0, 0.0).astype(v.dtype)
+
+
+def hard_tanh(v: ArrayLike) -> Array:
+    r"""$\max\{\min\{v, 1\}, -1\}$."""
+    return jnp.clip(_arr(v), -1.0, 1.0)
+
+
+def hard_tanh_grad(v: ArrayLike) -> Array:
+    r"""$1$ on $[-1, 1]$, else $0$."""
+    v = _arr(v)
+    return jnp.where(jnp.abs(v) <= 1.0, 1.0, 0.0).astype(v.dtype)
+
+
+def leaky_relu(v: ArrayLike, alpha: float = 0.01) -> Array:
+    r"""$\max\{\alpha v, v\}$ for a slope $0 \le \alpha < 1$ on the negative side."""
+    _validate.in_range("alpha", alpha, 0.0, 1.0)
+    v = _arr(v)
+    return jnp.where(v >= 0, v, alpha * v)
+
+
+def leaky_relu_grad(v: ArrayLike, alpha: float = 0.01) -> Array:
+    r"""$1$ for $v \ge 0$, else $\alpha$."""
+    _validate.in_range("alpha", alpha, 0.0, 1.0)
+    v = _arr(v)
+    return jnp.where(v >= 0, 1.0, alpha).astype(v.dtype)
+
+
+def sign(v: ArrayLike) -> Array:
+    r"""$\operatorname{sign}(v)$; its derivative is 0 wherever it exists (no gradient to follow)."""
+    return jnp.sign(_arr(v))
+
+
+def sign_grad(v: ArrayLike) -> Array:
+    r"""$0$ (undefined at $v = 0$; we return 0 there too)."""
+    return jnp.zeros_like(_arr(v))
+
+
+class Activation(NamedTuple):
+    """An activation with its hand-written derivative, for tables, plots and widgets."""
+
+    name: str
+    fn: Callable[[ArrayLike], Array]
+    grad: Callable[[ArrayLike], Array]
+    formula: str  # LaTeX of Φ(v)
+    grad_formula: str  # LaTeX of Φ'(v)
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        Activation("identity", identity, identity_grad, r"v", r"1"),
+        Activation("sign", sign, sign_grad, r"\mathrm{sign}(v)", r"0"),
+        Activation(
+            "sigmoid", sigmoid, sigmoid_grad, r"\frac{1}{1+e^{-v}}", r"\sigma(v)(1-\sigma(v))"
+        ),
+        Activation("tanh", tanh, tanh_grad, r"\tanh v", r"1-\tanh^2 v"),
+        Activation("relu", relu, relu_grad, r"\max\{v,0\}", r"[v \geq 0]"),
+        Activation(
+            "hard_tanh", hard_tanh, hard_tanh_grad, r"\max\{\min\{v,1\},-1\}", r"[|v| \leq 1]"
+        ),
+        Activation(
+            "leaky_relu", leaky_relu, leaky_relu_grad, r"\max\{0.01v, v\}", r"[v\geq0]+0.01[v<0]"
+        ),
+    )
+}
+"""All activations of chapter 1 by name: ``ACTIVATIONS["tanh"].grad(v)``."""
+
+
+def get(name: str) -> Activation:
+    """Look an activation up by name, with a clear error listing the choices."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        choices = ", ".join(sorted(ACTIVATIONS))
+        raise ValueError(f"unknown activation {name!r}; choose one of: {choices}.") from None

@@ -1,0 +1,234 @@
+r"""Datasets with a planted answer, all generated from an explicit key, and the loader interface.
+
+Every generator is a pure function of its key and sizes: the same key gives the same data,
+bit for bit. Nothing is downloaded. Binary labels are $-1/+1$ floats; multiclass labels are
+integer class indices.
+
+The loader interface that later chapters extend is small:
+
+- a :class:`Dataset` is a NamedTuple ``(X, y)`` (arrays with the same number of rows), so it
+  unpacks (``X, y = ds``) and is a pytree that ``jax.jit`` and ``jax.vmap`` accept;
+- :func:`train_test_split` shuffles with a key and splits it;
+- :func:`minibatches` reshapes a shuffled dataset into ``(num_batches, batch_size, ...)``
+  arrays, ready to be consumed by ``lax.scan`` inside one jitted training epoch.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from course_lib import _validate
+from course_lib._types import Array, ArrayLike, PRNGKey
+
+
+class Dataset(NamedTuple):
+    """Inputs and targets with one row per example.
+
+    Attributes:
+        X: inputs, shape ``(n, d)`` (or ``(n, ...)`` for images and sequences).
+        y: targets, shape ``(n,)``.
+    """
+
+    X: Array
+    y: Array
+
+
+class SeparableData(NamedTuple):
+    r"""Linearly separable data through the origin with a *planted* separator.
+
+    Attributes:
+        X: points, shape ``(n, d)``.
+        y: labels $\operatorname{sign}(w^\star\cdot x)$ in $\{-1, +1\}$, shape ``(n,)``.
+        w_star: the planted unit normal $w^\star$, shape ``(d,)``.
+        margin: $\gamma = \min_i y_i\, w^\star\cdot x_i$, the achieved margin (>= the one asked).
+        radius: $R = \max_i \|x_i\|$, the achieved radius (<= the one asked).
+    """
+
+    X: Array
+    y: Array
+    w_star: Array
+    margin: Array
+    radius: Array
+
+    @property
+    def dataset(self) -> Dataset:
+        """The ``(X, y)`` pair alone."""
+        return Dataset(self.X, self.y)
+
+    @property
+    def mistake_bound(self) -> Array:
+        r"""Novikoff's bound $R^2/\gamma^2$ on the number of perceptron updates from $w = 0$."""
+        return (self.radius / self.margin) ** 2
+
+
+def linearly_separable(
+    *, key: PRNGKey, n: int, d: int = 2, margin: float = 0.1, radius: float = 1.0
+) -> SeparableData:
+    r"""Points in the ball of radius $R$ that a hyperplane through 0 separates with margin $\gamma$.
+
+    A unit normal $w^\star$ is drawn at random. Each point is built in coordinates along and
+    across $w^\star$: its signed distance to the hyperplane is $\pm t$ with
+    $t = \gamma + (R - \gamma)u^2$, $u$ uniform on $[0, 1]$ (so more points lie near the margin,
+    where the perceptron errs), and its component orthogonal to $w^\star$ has a random
+    direction and a length up to $\sqrt{R^2 - t^2}$, so that $\|x\| \le R$ and
+    $y\,w^\star\cdot x = t \ge \gamma$.
+    The *achieved* margin and radius are returned, so the bound is exact for this sample.
+
+    ``margin`` and ``radius`` may be traced (a slider can move them without recompiling);
+    ``n`` and ``d`` set shapes and must be Python ints.
+
+    Args:
+        key: a JAX random key.
+        n: number of points.
+        d: dimension, at least 2.
+        margin: $\gamma > 0$, the smallest distance to the separating hyperplane.
+        radius: $R > \gamma$, the largest norm of a point.
+
+    Returns:
+        :class:`SeparableData` with ``X: (n, d)`` and ``y: (n,)``.
+    """
+    _validate.prng_key("key", key)
+    n = _validate.positive_int("n", n)
+    d = _validate.positive_int("d", d)
+    if d < 2:
+        raise ValueError(f"`d` must be at least 2 (a separating line needs a plane), got {d}.")
+    _validate.positive("margin", margin)
+    _validate.positive("radius", radius)
+    if not (_validate.is_traced(margin) or _validate.is_traced(radius)) and margin >= radius:
+        raise ValueError(
+            f"`margin` must be smaller than `radius`, got margin={margin} and radius={radius}."
+        )
+    return _linearly_separable(key, n, d, jnp.asarray(margin, float), jnp.asarray(radius, float))
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _linearly_separable(key, n, d, margin, radius) -> SeparableData:
+    k_w, k_sign, k_t, k_dir, k_len = jax.random.split(key, 5)
+    w_star = jax.random.normal(k_w, (d,))
+    w_star = w_star / jnp.linalg.norm(w_star)
+    y = jnp.where(jax.random.bernoulli(k_sign, 0.5, (n,)), 1.0, -1.0)
+    u = jax.random.uniform(k_t, (n,))
+    t = margin + (radius - margin) * u**2  # squared: more points near the margin
+    # A random direction orthogonal to w_star: project a Gaussian and normalize.
+    g = jax.random.normal(k_dir, (n, d))
+    g = g - (g @ w_star)[:, None] * w_star[None, :]  # (n, d): no implicit rank promotion
+    g = g / jnp.linalg.norm(g, axis=1, keepdims=True)
+    # Length across: uniform in the disc (d = 2) or up to the sphere; sqrt keeps ||x|| <= R.
+    room = jnp.sqrt(jnp.maximum(radius**2 - t**2, 0.0))
+    s = room * jax.random.uniform(k_len, (n,), minval=-1.0, maxval=1.0)
+    X = (y * t)[:, None] * w_star[None, :] + s[:, None] * g  # (n, d)
+    achieved_margin = jnp.min(y * (X @ w_star))
+    achieved_radius = jnp.max(jnp.linalg.norm(X, axis=1))
+    return SeparableData(X, y, w_star, achieved_margin, achieved_radius)
+
+
+def xor_pm1() -> Dataset:
+    r"""The four points of XOR in $\pm1$ form (Aggarwal Exercise 1.4).
+
+    $\{(-1,-1), (1,1)\}$ have label $+1$ and $\{(1,-1), (-1,1)\}$ label $-1$, i.e.
+    $y = x_1 x_2$. No line separates them, with or without a bias.
+    """
+    X = jnp.array([[-1.0, -1.0], [1.0, 1.0], [1.0, -1.0], [-1.0, 1.0]])
+    return Dataset(X, X[:, 0] * X[:, 1])
+
+
+def xor_01() -> Dataset:
+    r"""XOR in $\{0,1\}$ form (Aggarwal Exercise 1.1): label $+1$ for $(1,0), (0,1)$, else $-1$."""
+    X = jnp.array([[0.0, 0.0], [1.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    return Dataset(X, jnp.array([-1.0, -1.0, 1.0, 1.0]))
+
+
+def xor_blobs(*, key: PRNGKey, n: int, noise: float = 0.2) -> Dataset:
+    r"""$n$ noisy copies of the $\pm1$ XOR corners $c$: $x = c + \epsilon$.
+
+    The noise is $\epsilon \sim N(0, \text{noise}^2 I)$.
+
+    The label is that of the corner $c$, so $y = \operatorname{sign}(c_1 c_2)$.
+    """
+    _validate.prng_key("key", key)
+    n = _validate.positive_int("n", n)
+    _validate.positive("noise", noise, allow_zero=True)
+    k_c, k_e = jax.random.split(key)
+    corners = xor_pm1().X
+    idx = jax.random.randint(k_c, (n,), 0, 4)
+    c = corners[idx]
+    X = c + noise * jax.random.normal(k_e, (n, 2))
+    return Dataset(X, c[:, 0] * c[:, 1])
+
+
+def above_diagonal(*, key: PRNGKey, n: int) -> Dataset:
+    r"""Uniform points in the unit square, labelled $+1$ when $x_1 > x_2$ (Aggarwal Ex. 1.11)."""
+    _validate.prng_key("key", key)
+    n = _validate.positive_int("n", n)
+    X = jax.random.uniform(key, (n, 2))
+    return Dataset(X, jnp.where(X[:, 0] > X[:, 1], 1.0, -1.0))
+
+
+def add_bias(X: ArrayLike) -> Array:
+    r"""Append a constant feature 1, so that $w\cdot[x, 1] = w_{1:d}\cdot x + b$ (Aggarwal §1.2.1).
+
+    Args:
+        X: inputs, shape ``(n, d)``.
+
+    Returns:
+        shape ``(n, d + 1)``.
+    """
+    X = _validate.float_array("X", X, ndim=2)
+    return jnp.concatenate([X, jnp.ones((X.shape[0], 1), X.dtype)], axis=1)
+
+
+def train_test_split(
+    data: Dataset, *, key: PRNGKey, test_fraction: float = 0.25
+) -> tuple[Dataset, Dataset]:
+    """Shuffle ``data`` with ``key`` and split it into ``(train, test)``.
+
+    The test part has ``round(test_fraction * n)`` rows (at least 1 and at most n - 1).
+    """
+    _validate.prng_key("key", key)
+    X, y = _check_dataset(data)
+    _validate.in_range("test_fraction", test_fraction, 0.0, 1.0)
+    n = X.shape[0]
+    if n < 2:
+        raise ValueError(f"need at least 2 examples to split, got {n}.")
+    n_test = min(max(int(round(test_fraction * n)), 1), n - 1)
+    perm = jax.random.permutation(key, n)
+    test, train = perm[:n_test], perm[n_test:]
+    return Dataset(X[train], y[train]), Dataset(X[test], y[test])
+
+
+def minibatches(data: Dataset, *, key: PRNGKey, batch_size: int) -> Dataset:
+    """Shuffle and cut ``data`` into equal minibatches stacked along a new leading axis.
+
+    The last ``n % batch_size`` examples of the shuffled order are dropped (a different set
+    each epoch, since the key changes), so every batch has the same shape and one
+    ``lax.scan`` over the leading axis runs a whole epoch without recompiling.
+
+    Returns:
+        ``Dataset(X: (n // batch_size, batch_size, ...), y: (n // batch_size, batch_size, ...))``.
+    """
+    _validate.prng_key("key", key)
+    X, y = _check_dataset(data)
+    batch_size = _validate.positive_int("batch_size", batch_size)
+    n = X.shape[0]
+    if batch_size > n:
+        raise ValueError(f"`batch_size` ({batch_size}) is larger than the dataset ({n} rows).")
+    nb = n // batch_size
+    perm = jax.random.permutation(key, n)[: nb * batch_size]
+    return Dataset(
+        X[perm].reshape(nb, batch_size, *X.shape[1:]),
+        y[perm].reshape(nb, batch_size, *y.shape[1:]),
+    )
+
+
+def _check_dataset(data: Dataset) -> tuple[Array, Array]:
+    if not isinstance(data, tuple) or len(data) != 2:
+        raise TypeError(f"`data` must be a Dataset (X, y), got {type(data).__name__}.")
+    X, y = jnp.asarray(data[0]), jnp.asarray(data[1])
+    if X.ndim < 1 or y.ndim < 1:
+        raise ValueError("`data.X` and `data.y` must have a leading example axis.")
+    _validate.same_rows("data.X", X, "data.y", y)
+    return X, y

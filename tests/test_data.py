@@ -1,0 +1,293 @@
+"""Tests for course_lib.data: keyed generators with a planted answer, and the loader interface."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from course_lib import data
+
+KEY = jax.random.key(0)
+
+
+def rows(X):
+    """The rows of X as a sorted list of tuples: a multiset that ignores order."""
+    return sorted(map(tuple, np.asarray(X).tolist()))
+
+
+# ---------------------------------------------------------------- determinism
+
+
+GENERATORS = {
+    "linearly_separable": lambda key: tuple(data.linearly_separable(key=key, n=200, d=5)),
+    "xor_blobs": lambda key: tuple(data.xor_blobs(key=key, n=300)),
+    "above_diagonal": lambda key: tuple(data.above_diagonal(key=key, n=500)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATORS))
+def test_same_key_same_data_different_key_different_data(name):
+    make = GENERATORS[name]
+    a, b, c = make(jax.random.key(1)), make(jax.random.key(1)), make(jax.random.key(2))
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_legacy_uint32_keys_are_accepted_and_deterministic():
+    a = data.above_diagonal(key=jax.random.PRNGKey(3), n=500)
+    b = data.above_diagonal(key=jax.random.PRNGKey(3), n=500)
+    np.testing.assert_array_equal(a.X, b.X)
+
+
+# ---------------------------------------------------------------- linearly_separable
+
+
+@pytest.mark.parametrize("d", [2, 5])
+@pytest.mark.parametrize(("margin", "radius"), [(0.1, 1.0), (0.3, 2.0)])
+def test_linearly_separable_plants_margin_and_radius(d, margin, radius):
+    ds = data.linearly_separable(key=jax.random.key(d), n=200, d=d, margin=margin, radius=radius)
+    X, y, w = np.asarray(ds.X), np.asarray(ds.y), np.asarray(ds.w_star)
+    assert X.shape == (200, d) and y.shape == (200,) and w.shape == (d,)
+    assert X.dtype == np.float64  # float64 under the test config: float(margin) is not rounded
+    assert set(np.unique(y)) == {-1.0, 1.0}  # both classes present
+    assert np.linalg.norm(w) == pytest.approx(1.0, rel=1e-14)
+    signed = y * (X @ w)
+    norms = np.linalg.norm(X, axis=1)
+    # The guarantee, up to rounding of a float64 dot product (1e-12 ≪ any margin asked).
+    assert np.all(signed >= margin - 1e-12)
+    assert np.all(norms <= radius + 1e-12)
+    # The returned fields are the achieved values, recomputed here independently.
+    assert float(ds.margin) == pytest.approx(signed.min(), rel=1e-12)
+    assert float(ds.radius) == pytest.approx(norms.max(), rel=1e-12)
+    assert float(ds.mistake_bound) == pytest.approx((norms.max() / signed.min()) ** 2, rel=1e-10)
+    # The planted normal really separates, and the data fill the ball (not a degenerate sample).
+    np.testing.assert_array_equal(np.sign(X @ w), y)
+    assert norms.max() > 0.8 * radius
+    assert signed.min() < margin + 0.1 * (radius - margin)
+
+
+def test_linearly_separable_dataset_property():
+    ds = data.linearly_separable(key=KEY, n=200)
+    X, y = ds.dataset
+    assert isinstance(ds.dataset, data.Dataset)
+    np.testing.assert_array_equal(X, ds.X)
+    np.testing.assert_array_equal(y, ds.y)
+
+
+def test_linearly_separable_under_jit_with_traced_margin_and_radius():
+    make = jax.jit(
+        lambda key, m, r: data.linearly_separable(key=key, n=200, d=5, margin=m, radius=r)
+    )
+    a = make(KEY, 0.1, 1.0)
+    b = make(KEY, 0.25, 1.5)
+    assert make._cache_size() == 1  # a slider moving margin/radius does not recompile
+    for ds, m, r in ((a, 0.1, 1.0), (b, 0.25, 1.5)):
+        signed = np.asarray(ds.y * (ds.X @ ds.w_star))
+        assert signed.min() >= m - 1e-12
+        assert np.linalg.norm(np.asarray(ds.X), axis=1).max() <= r + 1e-12
+    # The jitted call gives the same data as the eager one.
+    eager = data.linearly_separable(key=KEY, n=200, d=5, margin=0.1, radius=1.0)
+    np.testing.assert_allclose(a.X, eager.X, rtol=1e-14, atol=1e-15)
+
+
+def test_linearly_separable_vmaps_over_keys_and_margins():
+    keys = jax.random.split(KEY, 4)
+    margins = jnp.array([0.05, 0.1, 0.2, 0.4])
+    batch = jax.vmap(lambda k, m: data.linearly_separable(key=k, n=200, margin=m))(keys, margins)
+    assert batch.X.shape == (4, 200, 2)
+    signed = batch.y * jnp.einsum("bnd,bd->bn", batch.X, batch.w_star)
+    assert np.all(np.asarray(signed.min(axis=1)) >= np.asarray(margins) - 1e-12)
+
+
+def test_linearly_separable_errors():
+    with pytest.raises(TypeError, match=r"`key` is required.*jax\.random\.key"):
+        data.linearly_separable(key=None, n=10)
+    with pytest.raises(TypeError, match=r"`key` must be a JAX random key"):
+        data.linearly_separable(key=0, n=10)
+    with pytest.raises(ValueError, match=r"`margin` must be smaller than `radius`"):
+        data.linearly_separable(key=KEY, n=10, margin=1.0, radius=1.0)
+    with pytest.raises(ValueError, match=r"`margin` must be smaller than `radius`"):
+        data.linearly_separable(key=KEY, n=10, margin=2.0, radius=1.0)
+    with pytest.raises(ValueError, match=r"`d` must be at least 2"):
+        data.linearly_separable(key=KEY, n=10, d=1)
+    with pytest.raises(ValueError, match=r"`n` must be a positive integer"):
+        data.linearly_separable(key=KEY, n=0)
+    with pytest.raises(TypeError, match=r"`n` must be a positive integer"):
+        data.linearly_separable(key=KEY, n=2.5)
+    with pytest.raises(ValueError, match=r"`margin` must be positive"):
+        data.linearly_separable(key=KEY, n=10, margin=0.0)
+    with pytest.raises(ValueError, match=r"`radius` must be positive"):
+        data.linearly_separable(key=KEY, n=10, radius=-1.0)
+
+
+def test_key_is_keyword_only():
+    with pytest.raises(TypeError):
+        data.linearly_separable(KEY, 10)  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------- XOR and friends
+
+
+def test_xor_pm1_labels_are_the_product_of_coordinates():
+    X, y = data.xor_pm1()
+    X, y = np.asarray(X), np.asarray(y)
+    assert X.shape == (4, 2) and y.shape == (4,)
+    assert rows(X) == rows([[-1, -1], [-1, 1], [1, -1], [1, 1]])
+    np.testing.assert_array_equal(y, X[:, 0] * X[:, 1])
+    # Exercise 1.4: (-1,-1), (1,1) are +1; (1,-1), (-1,1) are -1.
+    label = {tuple(x): t for x, t in zip(X.tolist(), y.tolist(), strict=True)}
+    assert label[(-1.0, -1.0)] == label[(1.0, 1.0)] == 1.0
+    assert label[(1.0, -1.0)] == label[(-1.0, 1.0)] == -1.0
+
+
+def test_xor_01_labels():
+    X, y = data.xor_01()
+    X, y = np.asarray(X), np.asarray(y)
+    assert X.shape == (4, 2) and rows(X) == rows([[0, 0], [0, 1], [1, 0], [1, 1]])
+    # +1 exactly when the two bits differ (logical XOR).
+    np.testing.assert_array_equal(y, np.where(X[:, 0] != X[:, 1], 1.0, -1.0))
+
+
+def test_xor_is_not_linearly_separable_by_a_grid_of_lines():
+    """No (w, b) on a fine grid classifies all four ±1-XOR points (Exercise 1.4)."""
+    X, y = map(np.asarray, data.xor_pm1())
+    g = np.linspace(-2, 2, 41)
+    w1, w2, b = np.meshgrid(g, g, g, indexing="ij")
+    scores = w1[..., None] * X[:, 0] + w2[..., None] * X[:, 1] + b[..., None]
+    assert not np.any(np.all(np.sign(scores) == y, axis=-1))
+
+
+def test_xor_blobs_labels_match_their_corners():
+    n = 300
+    X, y = map(np.asarray, data.xor_blobs(key=KEY, n=n, noise=0.0))
+    assert X.shape == (n, 2) and y.shape == (n,)
+    assert set(map(tuple, X.tolist())) == {(-1.0, -1.0), (-1.0, 1.0), (1.0, -1.0), (1.0, 1.0)}
+    np.testing.assert_array_equal(y, X[:, 0] * X[:, 1])
+    # With noise the label stays that of the corner; the corner is the nearest one.
+    Xn, yn = map(np.asarray, data.xor_blobs(key=KEY, n=n, noise=0.2))
+    corner = np.sign(Xn)  # noise 0.2 would need a 5σ draw to cross an axis
+    np.testing.assert_array_equal(yn, corner[:, 0] * corner[:, 1])
+    assert np.std(Xn - corner) == pytest.approx(0.2, rel=0.15)
+    assert set(np.unique(yn)) == {-1.0, 1.0}
+
+
+def test_xor_blobs_errors():
+    with pytest.raises(TypeError, match=r"jax\.random\.key"):
+        data.xor_blobs(key=None, n=10)
+    with pytest.raises(ValueError, match=r"`noise`"):
+        data.xor_blobs(key=KEY, n=10, noise=-0.1)
+
+
+def test_above_diagonal_labels():
+    X, y = map(np.asarray, data.above_diagonal(key=KEY, n=500))
+    assert X.shape == (500, 2) and y.shape == (500,)
+    assert np.all((X >= 0) & (X < 1))
+    np.testing.assert_array_equal(y, np.where(X[:, 0] > X[:, 1], 1.0, -1.0))
+    assert 0.4 < np.mean(y == 1) < 0.6
+    with pytest.raises(TypeError, match=r"jax\.random\.key"):
+        data.above_diagonal(key=None, n=10)
+
+
+def test_add_bias():
+    X = np.arange(6.0).reshape(3, 2)
+    Xb = np.asarray(data.add_bias(X))
+    assert Xb.shape == (3, 3)
+    np.testing.assert_array_equal(Xb[:, :2], X)
+    np.testing.assert_array_equal(Xb[:, 2], 1.0)
+    # w·[x, 1] = w_{1:d}·x + b
+    w, b = np.array([0.5, -2.0]), 3.0
+    np.testing.assert_allclose(Xb @ np.append(w, b), X @ w + b)
+    with pytest.raises(ValueError, match=r"`X` must be 2-dimensional"):
+        data.add_bias(np.ones(3))
+
+
+# ---------------------------------------------------------------- loader interface
+
+
+def indexed_dataset(n, d=3):
+    """Rows that are all different and a label tied to each row, to track where rows go."""
+    X = np.arange(n * d, dtype=float).reshape(n, d)
+    y = np.where(np.arange(n) % 3 == 0, 1.0, -1.0)
+    return data.Dataset(jnp.asarray(X), jnp.asarray(y))
+
+
+def pairs(X, y):
+    return sorted(
+        (tuple(x), t) for x, t in zip(np.asarray(X).tolist(), np.asarray(y).tolist(), strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "fraction", "n_test"), [(20, 0.25, 5), (20, 0.5, 10), (20, 0.01, 1), (20, 0.99, 19)]
+)
+def test_train_test_split(n, fraction, n_test):
+    ds = indexed_dataset(n)
+    train, test = data.train_test_split(ds, key=KEY, test_fraction=fraction)
+    assert isinstance(train, data.Dataset) and isinstance(test, data.Dataset)
+    assert test.X.shape == (n_test, 3) and test.y.shape == (n_test,)
+    assert train.X.shape == (n - n_test, 3) and train.y.shape == (n - n_test,)
+    train_rows, test_rows = set(rows(train.X)), set(rows(test.X))
+    assert not train_rows & test_rows  # disjoint
+    assert rows(np.concatenate([train.X, test.X])) == rows(ds.X)  # union is the original
+    # Each label travels with its row.
+    assert pairs(np.concatenate([train.X, test.X]), np.concatenate([train.y, test.y])) == pairs(*ds)
+
+
+def test_train_test_split_shuffles_by_key():
+    ds = indexed_dataset(20)
+    a = data.train_test_split(ds, key=jax.random.key(1))
+    b = data.train_test_split(ds, key=jax.random.key(1))
+    c = data.train_test_split(ds, key=jax.random.key(2))
+    np.testing.assert_array_equal(a[1].X, b[1].X)
+    assert rows(a[1].X) != rows(c[1].X)
+    n_test = a[1].X.shape[0]
+    assert rows(a[1].X) != rows(ds.X[:n_test])  # not simply the first rows
+    assert rows(a[1].X) != rows(ds.X[-n_test:])  # nor the last ones
+
+
+def test_train_test_split_errors():
+    ds = indexed_dataset(20)
+    with pytest.raises(TypeError, match=r"jax\.random\.key"):
+        data.train_test_split(ds, key=None)
+    with pytest.raises(ValueError, match=r"`test_fraction`"):
+        data.train_test_split(ds, key=KEY, test_fraction=1.5)
+    with pytest.raises(ValueError, match=r"at least 2"):
+        data.train_test_split(indexed_dataset(1), key=KEY)
+    with pytest.raises(ValueError, match=r"`data.X` and `data.y`.*same number of rows.*20 and 19"):
+        data.train_test_split(data.Dataset(ds.X, ds.y[:19]), key=KEY)
+    with pytest.raises(TypeError, match=r"`data` must be a Dataset"):
+        data.train_test_split(ds.X, key=KEY)
+
+
+@pytest.mark.parametrize(("n", "batch_size"), [(20, 5), (20, 3), (20, 20)])
+def test_minibatches(n, batch_size):
+    ds = indexed_dataset(n)
+    mb = data.minibatches(ds, key=KEY, batch_size=batch_size)
+    nb = n // batch_size
+    assert mb.X.shape == (nb, batch_size, 3) and mb.y.shape == (nb, batch_size)
+    flat_X = np.asarray(mb.X).reshape(-1, 3)
+    flat_y = np.asarray(mb.y).reshape(-1)
+    # A permutation of a subset: no row repeated, every row from the data, labels attached.
+    assert len(set(rows(flat_X))) == nb * batch_size
+    assert set(rows(flat_X)) <= set(rows(ds.X))
+    assert set(pairs(flat_X, flat_y)) <= set(pairs(*ds))
+    # Shuffled, deterministically.
+    again = data.minibatches(ds, key=KEY, batch_size=batch_size)
+    np.testing.assert_array_equal(again.X, mb.X)
+    other = data.minibatches(ds, key=jax.random.key(5), batch_size=batch_size)
+    assert not np.array_equal(other.X, mb.X)
+
+
+def test_minibatches_errors():
+    ds = indexed_dataset(10)
+    with pytest.raises(TypeError, match=r"jax\.random\.key"):
+        data.minibatches(ds, key=None, batch_size=2)
+    with pytest.raises(ValueError, match=r"`batch_size` \(11\) is larger than the dataset"):
+        data.minibatches(ds, key=KEY, batch_size=11)
+    with pytest.raises(ValueError, match=r"`batch_size`"):
+        data.minibatches(ds, key=KEY, batch_size=0)
+    with pytest.raises(TypeError, match=r"`batch_size`"):
+        data.minibatches(ds, key=KEY, batch_size=2.5)
+    with pytest.raises(ValueError, match=r"same number of rows"):
+        data.minibatches(data.Dataset(ds.X[:5], ds.y[:4]), key=KEY, batch_size=2)

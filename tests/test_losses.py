@@ -1,0 +1,407 @@
+"""Tests for course_lib.losses: margin losses and their derivatives, empirical risk of a linear
+model, and softmax cross-entropy, each against an independent oracle (jax.grad, central
+differences, NumPy loops, or an analytic identity)."""
+
+import inspect
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from course_lib import losses
+
+RTOL, ATOL = 1e-6, 1e-9  # see test_activations: the absolute part covers FD rounding
+
+# name -> (points to keep grids away from, independent NumPy L, independent NumPy L')
+NUMPY_LOSSES = {
+    "zero_one": ((0.0,), lambda z: (z <= 0).astype(float), lambda z: 0.0 * z),
+    "perceptron": ((0.0,), lambda z: np.where(z < 0, -z, 0.0), lambda z: -1.0 * (z <= 0)),
+    "hinge": ((1.0,), lambda z: np.where(z < 1, 1 - z, 0.0), lambda z: -1.0 * (z < 1)),
+    "logistic": ((), lambda z: np.log1p(np.exp(-z)), lambda z: -np.exp(-z) / (1 + np.exp(-z))),
+    "widrow_hoff": ((), lambda z: (1 - z) ** 2, lambda z: 2 * (z - 1)),
+    # L2-SVM: L' is continuous, but L'' jumps at z = 1, where central differences err by h/2.
+    "l2_svm": (
+        (1.0,),
+        lambda z: np.where(z < 1, (1 - z) ** 2, 0.0),
+        lambda z: np.where(z < 1, 2 * (z - 1), 0.0),
+    ),
+}
+NAMES = sorted(NUMPY_LOSSES)
+
+
+def grid_avoiding(kinks, low=-5.0, high=5.0, num=501, gap=1e-3):
+    z = np.linspace(low, high, num)
+    if kinks:
+        dist = np.min(np.abs(z[:, None] - np.asarray(kinks)[None, :]), axis=1)
+        z = z[dist > gap]
+    return z
+
+
+# ---------------------------------------------------------------- margin losses
+
+
+def test_registry_covers_every_loss_in_the_module():
+    pairs = {
+        name
+        for name, _ in inspect.getmembers(losses, inspect.isfunction)
+        if not name.startswith("_")
+        and hasattr(losses, f"{name}_grad")
+        and name not in {"risk", "softmax_cross_entropy"}  # not functions of the margin
+    }
+    assert pairs == set(losses.MARGIN_LOSSES) == set(NUMPY_LOSSES)
+    for name, entry in losses.MARGIN_LOSSES.items():
+        assert entry.name == name
+        assert entry.fn is getattr(losses, name)
+        assert entry.grad is getattr(losses, f"{name}_grad")
+        assert losses.get(name) is entry
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_loss_values_match_numpy_formulas(name):
+    kinks, np_loss, _ = NUMPY_LOSSES[name]
+    z = np.linspace(-5.0, 5.0, 401)  # includes the kinks: values are defined there
+    np.testing.assert_allclose(losses.get(name).fn(z), np_loss(z), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hand_grad_equals_jax_grad(name):
+    kinks = NUMPY_LOSSES[name][0]
+    z = grid_avoiding(kinks)
+    loss = losses.get(name)
+    np.testing.assert_allclose(
+        loss.grad(z), jax.vmap(jax.grad(loss.fn))(jnp.asarray(z)), rtol=RTOL, atol=ATOL
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hand_grad_equals_finite_differences(name, fd_derivative):
+    kinks = NUMPY_LOSSES[name][0]
+    z = grid_avoiding(kinks)
+    loss = losses.get(name)
+    np.testing.assert_allclose(loss.grad(z), fd_derivative(loss.fn, z), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hand_grad_matches_numpy_derivative(name):
+    kinks, _, np_grad = NUMPY_LOSSES[name]
+    z = grid_avoiding(kinks)
+    np.testing.assert_allclose(losses.get(name).grad(z), np_grad(z), rtol=1e-12, atol=1e-15)
+
+
+def test_kink_conventions():
+    # A point on the boundary counts as a mistake for the perceptron criterion ...
+    assert float(losses.perceptron_grad(0.0)) == -1.0
+    assert float(losses.zero_one(0.0)) == 1.0
+    # ... while the hinge stops pushing exactly at the margin z = 1 (y w.x < 1 updates).
+    assert float(losses.hinge_grad(1.0)) == 0.0
+    assert float(losses.l2_svm_grad(1.0)) == 0.0
+    # Each choice lies between the one-sided derivatives.
+    eps = 1e-12
+    assert float(losses.perceptron_grad(eps)) == 0.0
+    assert float(losses.perceptron_grad(-eps)) == -1.0
+    assert float(losses.hinge_grad(1.0 - eps)) == -1.0
+    assert float(losses.hinge_grad(1.0 + eps)) == 0.0
+
+
+def test_hinge_is_the_perceptron_criterion_shifted_right_by_one():
+    z = np.linspace(-5.0, 5.0, 1001)
+    np.testing.assert_allclose(losses.hinge(z), losses.perceptron(z - 1.0), rtol=0, atol=1e-15)
+    # The derivatives agree away from the kink; at it the two conventions differ on purpose
+    # (a tie is a mistake for the perceptron, while the hinge is satisfied at z = 1).
+    away = z[np.abs(z - 1.0) > 1e-9]
+    np.testing.assert_array_equal(losses.hinge_grad(away), losses.perceptron_grad(away - 1.0))
+    assert float(losses.hinge_grad(1.0)) == 0.0 and float(losses.perceptron_grad(0.0)) == -1.0
+
+
+def test_logistic_is_stable_for_huge_margins():
+    z = jnp.array([-1e4, -1e3, 0.0, 1e3, 1e4])
+    value, grad = np.asarray(losses.logistic(z)), np.asarray(losses.logistic_grad(z))
+    assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad))
+    # log(1 + e^{-z}) = -z + log(1 + e^{z}) ≈ -z for z → -∞, and ≈ e^{-z} → 0 for z → +∞.
+    np.testing.assert_allclose(value[[0, 1]], [1e4, 1e3], rtol=1e-15)
+    assert value[2] == pytest.approx(math.log(2.0), rel=1e-15)
+    np.testing.assert_allclose(value[[3, 4]], [0.0, 0.0], atol=1e-300)
+    np.testing.assert_allclose(grad, [-1.0, -1.0, -0.5, 0.0, 0.0], atol=1e-300)
+    assert np.all(np.isfinite(jax.vmap(jax.grad(losses.logistic))(z)))
+
+
+def test_widrow_hoff_of_the_margin_is_the_squared_error():
+    yhat = np.random.default_rng(1).normal(scale=3.0, size=50)
+    for y in (-1.0, 1.0):
+        np.testing.assert_allclose(losses.widrow_hoff(y * yhat), (y - yhat) ** 2, rtol=1e-12)
+
+
+def test_zero_one_identity_of_eq_1_7():
+    """½(y − s)² = 1 − y s for y, s ∈ {±1}, and the 0/1 loss is half of it."""
+    for y in (-1.0, 1.0):
+        for s in (-1.0, 1.0):
+            assert 0.5 * (y - s) ** 2 == 1.0 - y * s
+            assert float(losses.zero_one(y * s)) == (1.0 - y * s) / 2.0 == 0.25 * (y - s) ** 2
+
+
+def test_zero_one_gives_no_gradient():
+    z = np.array([-3.0, -0.5, 0.5, 3.0])
+    np.testing.assert_array_equal(losses.zero_one_grad(z), 0.0)
+    np.testing.assert_array_equal(jax.vmap(jax.grad(losses.zero_one))(jnp.asarray(z)), 0.0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("shape", [(), (4,), (2, 3)], ids=["0-d", "1-d", "2-d"])
+def test_margin_loss_shapes(name, shape):
+    z = jnp.asarray(np.random.default_rng(0).normal(size=shape))
+    loss = losses.get(name)
+    assert loss.fn(z).shape == shape and loss.grad(z).shape == shape
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("bad", ["0.5", None, 1j, True], ids=["str", "None", "complex", "bool"])
+def test_margin_loss_bad_input_names_z(name, bad):
+    loss = losses.get(name)
+    for f in (loss.fn, loss.grad):
+        with pytest.raises(TypeError, match=r"`z`"):
+            f(bad)
+
+
+def test_get_unknown_loss():
+    with pytest.raises(ValueError, match=r"unknown loss 'squared'.*hinge.*perceptron"):
+        losses.get("squared")
+
+
+# ---------------------------------------------------------------- risk of a linear model
+
+
+def random_problem(seed, n=40, d=3):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = rng.choice([-1.0, 1.0], size=n)
+    w = rng.normal(size=d)
+    return w, X, y
+
+
+def numpy_risk(name, w, X, y):
+    """Independent oracle: a Python loop over examples with the NumPy formulas above."""
+    _, np_loss, np_grad = NUMPY_LOSSES[name]
+    total, grad = 0.0, np.zeros_like(w)
+    for x_i, y_i in zip(X, y, strict=True):
+        z_i = y_i * sum(w_j * x_j for w_j, x_j in zip(w, x_i, strict=True))
+        total += float(np_loss(np.float64(z_i)))
+        grad += float(np_grad(np.float64(z_i))) * y_i * x_i
+    return total / len(y), grad / len(y)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_risk_and_risk_grad_match_a_numpy_loop(name, seed):
+    w, X, y = random_problem(seed)
+    value, grad = numpy_risk(name, w, X, y)
+    assert float(losses.risk(name, w, X, y)) == pytest.approx(value, rel=1e-12, abs=1e-15)
+    np.testing.assert_allclose(losses.risk_grad(name, w, X, y), grad, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_risk_grad_equals_jax_grad_of_risk(name, seed):
+    w, X, y = random_problem(seed)
+    auto = jax.grad(lambda w: losses.risk(name, w, X, y))(jnp.asarray(w))
+    np.testing.assert_allclose(losses.risk_grad(name, w, X, y), auto, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["logistic", "widrow_hoff", "l2_svm", "hinge", "perceptron"])
+def test_risk_grad_equals_finite_differences(name, fd_gradient):
+    w, X, y = random_problem(7)
+    fd = fd_gradient(lambda w: losses.risk(name, w, X, y), w)
+    np.testing.assert_allclose(losses.risk_grad(name, w, X, y), fd, rtol=RTOL, atol=ATOL)
+
+
+def test_risk_grad_is_not_trivially_zero():
+    """Guard for the tests above: on random data the gradients really are nonzero."""
+    w, X, y = random_problem(0)
+    for name in ("perceptron", "hinge", "logistic", "widrow_hoff", "l2_svm"):
+        assert np.linalg.norm(losses.risk_grad(name, w, X, y)) > 1e-3
+
+
+def test_risk_accepts_lists_and_integer_data():
+    X = [[1, 0], [0, 2], [-1, -1]]
+    y = [1, -1, 1]
+    w = [0.5, 0.25]
+    z = np.array([1.0 * 0.5, -1.0 * 0.5, -0.75])
+    assert float(losses.risk("hinge", w, X, y)) == pytest.approx(np.mean(np.maximum(1 - z, 0)))
+
+
+def test_risk_wrong_w_length():
+    w, X, y = random_problem(0, d=3)
+    with pytest.raises(ValueError, match=r"`w`.*3 columns.*\(2,\)"):
+        losses.risk("hinge", w[:2], X, y)
+    with pytest.raises(ValueError, match=r"`w`"):
+        losses.risk_grad("hinge", np.ones(4), X, y)
+
+
+def test_risk_labels_must_be_pm1_and_message_lists_them():
+    w, X, _ = random_problem(0, n=4)
+    y01 = np.array([0.0, 2.0, 0.0, 2.0])
+    for f in (losses.risk, losses.risk_grad):
+        with pytest.raises(ValueError, match=r"`y`.*found values.*0\.0.*2\.0"):
+            f("logistic", w, X, y01)
+
+
+def test_risk_label_count_and_ranks():
+    w, X, y = random_problem(0, n=5)
+    with pytest.raises(ValueError, match=r"`y`.*\(5,\)"):
+        losses.risk("hinge", w, X, y[:4])
+    with pytest.raises(ValueError, match=r"`X`.*2-dimensional"):
+        losses.risk("hinge", w, X[0], y)
+    with pytest.raises(ValueError, match=r"`w`.*1-dimensional"):
+        losses.risk("hinge", w[None, :], X, y)
+
+
+def test_risk_unknown_loss_name():
+    w, X, y = random_problem(0)
+    for f in (losses.risk, losses.risk_grad):
+        with pytest.raises(ValueError, match=r"unknown loss 'svm'"):
+            f("svm", w, X, y)
+
+
+# ---------------------------------------------------------------- softmax and cross-entropy
+
+
+def numpy_softmax(v):
+    e = np.exp(v - np.max(v, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def test_softmax_sums_to_one_and_is_positive():
+    v = np.random.default_rng(3).normal(scale=4.0, size=(6, 5))
+    p = np.asarray(losses.softmax(v))
+    np.testing.assert_allclose(p.sum(axis=-1), 1.0, rtol=1e-14)
+    assert np.all(p > 0)
+    np.testing.assert_allclose(p, numpy_softmax(v), rtol=1e-13)
+
+
+def test_softmax_is_shift_invariant():
+    v = np.random.default_rng(4).normal(size=(3, 4))
+    for c in (-1000.0, 1.5, 1e4):
+        np.testing.assert_allclose(losses.softmax(v + c), losses.softmax(v), rtol=1e-10)
+
+
+def test_softmax_axis_argument():
+    v = np.random.default_rng(5).normal(size=(3, 4))
+    p0 = np.asarray(losses.softmax(v, axis=0))
+    np.testing.assert_allclose(p0.sum(axis=0), 1.0, rtol=1e-14)
+    np.testing.assert_allclose(p0, numpy_softmax(v.T).T, rtol=1e-13)
+
+
+def test_cross_entropy_matches_numpy_on_moderate_logits():
+    rng = np.random.default_rng(6)
+    logits = rng.normal(scale=3.0, size=(20, 4))
+    labels = rng.integers(0, 4, size=20)
+    expected = -np.log(numpy_softmax(logits)[np.arange(20), labels])
+    out = losses.softmax_cross_entropy(logits, jnp.asarray(labels))
+    assert out.shape == (20,)
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+    # Single example: logits (k,), label ().
+    one = losses.softmax_cross_entropy(logits[3], jnp.asarray(labels[3]))
+    assert one.shape == ()
+    assert float(one) == pytest.approx(expected[3], rel=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e4, -1e4])
+def test_cross_entropy_is_finite_and_exact_for_huge_logits(scale):
+    # Logits c + (0, -2, -5) with |c| = 1e4: a naive exp overflows (or underflows to 0/0),
+    # and the exact loss of class r is (−δ_r) + log(1 + e^{-2} + e^{-5}).
+    offsets = np.array([0.0, -2.0, -5.0])
+    logits = scale + offsets
+    lse = math.log(1.0 + math.exp(-2.0) + math.exp(-5.0))
+    for r in range(3):
+        out = losses.softmax_cross_entropy(logits, jnp.asarray(r))
+        assert np.isfinite(float(out))
+        # log-sum-exp is rounded at the scale of |c|: a few ulps of 1e4 is ~1e-12 absolute.
+        assert float(out) == pytest.approx(lse - offsets[r], abs=1e-11)
+    g = losses.softmax_cross_entropy_grad(logits, jnp.asarray(0))
+    p = np.exp(offsets) / np.exp(offsets).sum()
+    np.testing.assert_allclose(g, p - np.eye(3)[0], rtol=1e-12, atol=1e-15)
+    # A gap of 2e4 between logits: the loss of the losing class is the gap itself.
+    big = jnp.array([scale, -scale])
+    assert float(losses.softmax_cross_entropy(big, jnp.asarray(0 if scale < 0 else 1))) == (
+        pytest.approx(2 * abs(scale), rel=1e-15)
+    )
+
+
+def test_cross_entropy_grad_equals_jax_grad_and_p_minus_onehot():
+    rng = np.random.default_rng(8)
+    logits = rng.normal(scale=2.0, size=(7, 5))
+    labels = jnp.asarray(rng.integers(0, 5, size=7))
+    hand = losses.softmax_cross_entropy_grad(logits, labels)
+    auto = jax.grad(lambda v: jnp.sum(losses.softmax_cross_entropy(v, labels)))(jnp.asarray(logits))
+    onehot = np.zeros((7, 5))
+    onehot[np.arange(7), np.asarray(labels)] = 1.0
+    assert hand.shape == (7, 5)
+    np.testing.assert_allclose(hand, auto, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(hand, numpy_softmax(logits) - onehot, rtol=1e-12, atol=1e-15)
+    # A single example gives the same row as the batch.
+    g1 = losses.softmax_cross_entropy_grad(logits[0], labels[0])
+    assert g1.shape == (5,)
+    np.testing.assert_allclose(g1, hand[0], rtol=1e-14)
+
+
+def test_cross_entropy_grad_equals_finite_differences(fd_gradient):
+    logits = np.random.default_rng(9).normal(size=4)
+    label = jnp.asarray(2)
+    fd = fd_gradient(lambda v: losses.softmax_cross_entropy(v, label), logits)
+    np.testing.assert_allclose(
+        losses.softmax_cross_entropy_grad(logits, label), fd, rtol=RTOL, atol=ATOL
+    )
+
+
+def test_two_class_cross_entropy_is_the_logistic_loss_of_the_margin():
+    """k = 2 (Eq 1.15 → Eq 1.14): −log p_r = log(1 + e^{−(v_r − v_other)})."""
+    rng = np.random.default_rng(10)
+    logits = rng.normal(scale=3.0, size=(30, 2))
+    labels = rng.integers(0, 2, size=30)
+    margin = logits[np.arange(30), labels] - logits[np.arange(30), 1 - labels]
+    np.testing.assert_allclose(
+        losses.softmax_cross_entropy(logits, jnp.asarray(labels)),
+        losses.logistic(margin),
+        rtol=1e-12,
+    )
+
+
+def test_cross_entropy_labels_must_be_integers():
+    with pytest.raises(TypeError, match=r"`labels`.*integer"):
+        losses.softmax_cross_entropy(np.zeros((2, 3)), jnp.array([0.0, 1.0]))
+    with pytest.raises(TypeError, match=r"`labels`"):
+        losses.softmax_cross_entropy_grad(np.zeros(3), 1.0)
+
+
+def test_cross_entropy_label_shape():
+    with pytest.raises(ValueError, match=r"`labels` must have shape \(2,\).*\(3,\)"):
+        losses.softmax_cross_entropy(np.zeros((2, 3)), jnp.array([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"`labels` must have shape \(\)"):
+        losses.softmax_cross_entropy(np.zeros(3), jnp.array([0]))
+
+
+@pytest.mark.parametrize("bad", [3, -1])
+def test_cross_entropy_labels_out_of_range(bad):
+    for f in (losses.softmax_cross_entropy, losses.softmax_cross_entropy_grad):
+        with pytest.raises(ValueError, match=r"`labels` must lie in 0\.\.2 for 3 classes"):
+            f(np.zeros((2, 3)), jnp.array([0, bad]))
+
+
+def test_cross_entropy_logits_rank():
+    with pytest.raises(ValueError, match=r"`logits`"):
+        losses.softmax_cross_entropy(np.zeros((2, 3, 4)), jnp.zeros((2, 3), int))
+    with pytest.raises(TypeError, match=r"`logits`"):
+        losses.softmax_cross_entropy("abc", jnp.asarray(0))
+
+
+def test_cross_entropy_under_jit_with_traced_labels():
+    """Inside jit the label range cannot be checked; shapes still are, and the value is right."""
+    logits = jnp.asarray(np.random.default_rng(11).normal(size=(4, 3)))
+    labels = jnp.array([0, 2, 1, 1])
+    jitted = jax.jit(losses.softmax_cross_entropy)
+    np.testing.assert_allclose(
+        jitted(logits, labels), losses.softmax_cross_entropy(logits, labels), rtol=1e-14
+    )
+    with pytest.raises(ValueError, match=r"`labels` must have shape"):
+        jitted(logits, labels[:3])
