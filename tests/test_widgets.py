@@ -1,0 +1,98 @@
+"""Tests for course_lib.widgets: callbacks are plain functions, right, and never recompile."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from course_lib import activations, data, perceptron, widgets  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    return widgets.margin_explorer(n=40, epochs=40)
+
+
+def test_margin_explorer_compute_matches_the_library(explorer):
+    run = explorer.compute(margin=0.05, seed=4)
+    ds = data.linearly_separable(key=jax.random.key(4), n=40, margin=0.05)
+    fit = perceptron.fit(ds.X, ds.y, epochs=40)
+    assert run.num_updates == int(fit.num_updates)
+    assert run.bound == pytest.approx(float(ds.mistake_bound), rel=1e-5)
+    np.testing.assert_allclose(run.path[-1], np.asarray(fit.w), rtol=1e-5, atol=1e-6)
+    assert run.converged and run.num_updates <= run.bound
+
+
+def test_margin_explorer_moving_sliders_recomputes_without_recompiling(explorer):
+    explorer.set(margin=0.2, seed=1)
+    before = widgets.margin_run_cache_size()
+    for margin, seed in [(0.03, 2), (0.4, 9), (0.011, 0)]:
+        run = explorer.set(margin=margin, seed=seed)
+        assert explorer.last is run
+        assert explorer.controls["t"].max == run.num_updates  # the replay slider follows the run
+        assert explorer.controls["t"].value == run.num_updates
+        assert run.num_updates <= run.bound
+    assert widgets.margin_run_cache_size() == before
+
+
+def test_margin_explorer_replay_slider_only_redraws(explorer):
+    run = explorer.set(margin=0.02, seed=5)
+    assert explorer.set(t=0) is run  # no recomputation: the same stored result
+    fig = explorer.draw(run, {**explorer.values, "t": 1})
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert "update 1 of" in fig.axes[0].get_title()
+
+
+def test_demo_rejects_unknown_controls(explorer):
+    with pytest.raises(ValueError, match="unknown control"):
+        explorer.set(margn=0.1)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "hard_tanh", "leaky_relu"])
+@pytest.mark.parametrize("weight", [0.5, 1.0, 2.5])
+def test_chain_gradients_equal_autodiff_of_the_composition(name, weight):
+    fn = activations.get(name).fn
+    hand = np.asarray(widgets.chain_gradients(name, weight, x0=0.3, max_depth=8))
+
+    def composed(x, depth):
+        for _ in range(depth):
+            x = fn(weight * x)
+        return x
+
+    auto = [float(jax.grad(composed)(jnp.float32(0.3), L)) for L in range(1, 9)]
+    np.testing.assert_allclose(hand, auto, rtol=2e-5, atol=1e-30)
+
+
+def test_sigmoid_chain_vanishes_at_least_like_a_quarter_to_the_depth():
+    g = np.asarray(widgets.chain_gradients("sigmoid", 1.0, max_depth=20))
+    assert np.all(np.abs(g) <= 0.25 ** np.arange(1, 21))
+    relu = np.asarray(widgets.chain_gradients("relu", 1.0, x0=0.5, max_depth=20))
+    np.testing.assert_array_equal(relu, 1.0)
+
+
+def test_activation_explorer_switches_without_recompiling():
+    demo = widgets.activation_explorer(max_depth=12)
+    before = widgets.chain_cache_size()
+    for name, weight in [("tanh", 2.0), ("relu", 0.5), ("identity", 1.5), ("sigmoid", 3.0)]:
+        res = demo.set(name=name, weight=weight)
+        assert res.grads.shape == (12,)
+    assert widgets.chain_cache_size() == before
+    fig = demo.draw(res, demo.values)
+    assert len(fig.axes) == 2
+
+
+def test_chain_gradients_rejects_unknown_activation():
+    with pytest.raises(ValueError, match="`name` must be one of"):
+        widgets.chain_gradients("softsign", 1.0)
