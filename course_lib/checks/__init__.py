@@ -1,0 +1,357 @@
+"""Self-checks for the exercise notebooks: run a student's function, explain what is wrong.
+
+An exercise notebook asks for a function; the cell after it calls one check with that function,
+e.g. ``checks.perceptron_epoch(perceptron_epoch)``. A check runs the function on a handful of
+fixed inputs ("cases"), compares each answer with an independent reference (the library,
+``jax.grad``, or a forward pass written out in the check), and either prints one line::
+
+    ✔ perceptron_epoch (Exercise 1.6): all 7 checks passed.
+
+or raises :class:`CheckFailed`, whose message says which exercise, which case (in words), what
+was expected and what came back (values and shapes), and gives a hint. Inside Jupyter the
+message is shown *instead of* a stack trace (IPython calls ``_render_traceback_``), so the
+student sees the explanation and not the checker's code.
+
+This module holds the machinery shared by every chapter; the checks themselves live in one
+module per course concept (:mod:`course_lib.checks.perceptron` for chapter 1) and are
+re-exported here, so that notebooks write ``checks.<exercise>(...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+
+PASS_MARK = "✔"
+FAIL_MARK = "✘"
+
+_RED = "\x1b[31m"
+_BOLD = "\x1b[1m"
+_RESET = "\x1b[0m"
+
+
+class Exercise(NamedTuple):
+    """Which exercise a check belongs to: the function's name and the book's number."""
+
+    name: str  # the function the student writes, e.g. "perceptron_epoch"
+    number: str  # e.g. "1.6"; "" for an exercise that is not from the book's list
+
+    def __str__(self) -> str:
+        return f"{self.name} (Exercise {self.number})" if self.number else self.name
+
+
+class CheckFailed(AssertionError):
+    """A self-check found a problem. The message is meant for the student, not for a debugger.
+
+    Attributes:
+        exercise: the :class:`Exercise`.
+        problem: one line saying what is wrong ("wrong value of new_w", "not implemented yet").
+        case: the input case in words, or ``None`` when the problem is not about one input.
+        details: further lines (expected vs got, the inputs).
+        hint: a nudge towards the fix (never the reference code), or ``None``.
+    """
+
+    def __init__(
+        self,
+        exercise: Exercise,
+        problem: str,
+        *,
+        case: str | None = None,
+        details: Sequence[str] = (),
+        hint: str | None = None,
+    ) -> None:
+        self.exercise = exercise
+        self.problem = problem
+        self.case = case
+        self.details = list(details)
+        self.hint = hint
+        super().__init__("\n".join(self._lines()))
+
+    def _lines(self, color: bool = False) -> list[str]:
+        red, bold, reset = (_RED, _BOLD, _RESET) if color else ("", "", "")
+        lines = [f"{red}{bold}{FAIL_MARK} {self.exercise}: {self.problem}{reset}"]
+        if self.case:
+            lines.append(f"  case: {self.case}")
+        lines.extend(f"  {line}" for line in self.details)
+        if self.hint:
+            lines.append(f"  {bold}hint:{reset} {self.hint}")
+        return lines
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback: the friendly message, nothing else."""
+        return self._lines(color=True)
+
+
+# ------------------------------------------------------------------------------ formatting
+
+
+def _fmt(value: Any) -> str:
+    """A short, readable rendering of a number or an array (4 significant digits)."""
+    try:
+        arr = np.asarray(value)
+    except Exception:  # something exotic: fall back to repr, cut short
+        return repr(value)[:80]
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        return repr(value)[:80]
+    arr = arr.astype(np.float64) + 0.0  # + 0.0 turns -0.0 into 0.0
+    if arr.ndim == 0:
+        return f"{float(arr):.4g}"
+    width = max((len(f"{x:.4g}") for x in arr.flat), default=1)
+    text = np.array2string(
+        arr,
+        separator=", ",
+        formatter={"float_kind": lambda x: f"{x:.4g}".rjust(width)},
+        max_line_width=88,
+        threshold=40,
+    )
+    return text.replace("\n", "\n" + " " * 12)
+
+
+def _describe(value: Any) -> str:
+    """What kind of thing ``value`` is, for "expected a tuple, got ..." messages."""
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"an array of shape {tuple(value.shape)} (dtype {value.dtype})"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    if value is None:
+        return "None (did you forget a `return`?)"
+    return f"a {type(value).__name__} ({_fmt(value)})"
+
+
+def _shape_text(arr: np.ndarray) -> str:
+    return "()" if arr.ndim == 0 else str(tuple(arr.shape))
+
+
+# ------------------------------------------------------------------------------ calling
+
+# What JAX raises when traced code needs a concrete value (a Python `if` on an array, int(x), ...).
+_TRACING_ERRORS = (
+    jax.errors.ConcretizationTypeError,
+    jax.errors.TracerArrayConversionError,
+    jax.errors.TracerIntegerConversionError,
+    jax.errors.NonConcreteBooleanIndexError,
+)
+
+
+def _call(
+    ex: Exercise,
+    fn: Callable[..., Any],
+    args: Sequence[Any],
+    case: str,
+    details: Sequence[str] = (),
+) -> Any:
+    """Call the student's ``fn(*args)``, turning any exception into a :class:`CheckFailed`.
+
+    ``case`` describes the input in words; ``details`` may add lines (e.g. the input arrays).
+    """
+    if not callable(fn):
+        raise CheckFailed(
+            ex,
+            f"expected a function, got {_describe(fn)}",
+            hint=f"pass the function itself: checks.{ex.name}({ex.name}), without parentheses.",
+        )
+    try:
+        return fn(*args)
+    except CheckFailed:
+        raise
+    except NotImplementedError:
+        raise CheckFailed(
+            ex,
+            "not implemented yet (calling it raised NotImplementedError)",
+            case=case,
+            hint=(
+                "replace the lines `# YOUR CODE HERE` and `raise NotImplementedError(...)` "
+                "with your code, run that cell, then run this check again. (If you did, a "
+                "function that yours calls may still be unimplemented.)"
+            ),
+        ) from None
+    except _TRACING_ERRORS as exc:
+        raise CheckFailed(
+            ex,
+            f"calling it raised {type(exc).__name__} (JAX could not trace it)",
+            case=case,
+            details=[f"error: {_first_line(exc)}", *details],
+            hint=(
+                "under jax.jit the arrays have no concrete values, so a Python `if`, `int(...)`, "
+                "`bool(...)` or a NumPy function (np.*) on them fails. Use jnp.* functions, and "
+                "choose between two results with jnp.where(condition, a, b); a Python `for` "
+                "loop over range(n) is fine."
+            ),
+        ) from None
+    except Exception as exc:
+        raise CheckFailed(
+            ex,
+            f"calling it raised {type(exc).__name__}",
+            case=case,
+            details=[f"error: {_first_line(exc)}", *details],
+            hint="run your function on this input yourself and read the error message.",
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else "(no message)"
+
+
+# ------------------------------------------------------------------------------ converting
+
+
+def _array(
+    ex: Exercise,
+    case: str,
+    name: str,
+    value: Any,
+    shape: tuple[int, ...] | None = None,
+    *,
+    hint: str | None = None,
+) -> np.ndarray:
+    """``value`` as a float64 NumPy array of the given shape, or a :class:`CheckFailed`."""
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        arr = None
+    if arr is None or arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise CheckFailed(
+            ex,
+            f"{name} should be an array of numbers, got {_describe(value)}",
+            case=case,
+            hint=hint,
+        )
+    arr = arr.astype(np.float64)
+    if shape is not None and arr.shape != tuple(shape):
+        raise CheckFailed(
+            ex,
+            f"{name} has the wrong shape",
+            case=case,
+            details=[f"expected shape {tuple(shape)}", f"got      shape {_shape_text(arr)}"],
+            hint=hint,
+        )
+    return arr
+
+
+def _scalar(ex: Exercise, case: str, name: str, value: Any, *, integer: bool = False) -> float:
+    """A real number (shape ``()``), or a whole number when ``integer``; else CheckFailed."""
+    arr = _array(ex, case, name, value)
+    if arr.ndim != 0:
+        raise CheckFailed(
+            ex,
+            f"{name} should be a single number, got an array of shape {_shape_text(arr)}",
+            case=case,
+            hint="reduce it to one number (e.g. with .sum() or an index) before returning.",
+        )
+    number = float(arr)
+    if integer and (not np.isfinite(number) or number != round(number)):
+        raise CheckFailed(
+            ex,
+            f"{name} should be a whole number (a count), got {_fmt(number)}",
+            case=case,
+        )
+    return number
+
+
+def _unpack(ex: Exercise, case: str, value: Any, names: Sequence[str]) -> tuple[Any, ...]:
+    """Check that ``value`` is a tuple (or list) of ``len(names)`` items and return them."""
+    if not isinstance(value, (tuple, list)) or len(value) != len(names):
+        wanted = ", ".join(names)
+        raise CheckFailed(
+            ex,
+            f"expected a tuple ({wanted}), got {_describe(value)}",
+            case=case,
+            hint=f"end your function with `return {wanted}`.",
+        )
+    return tuple(value)
+
+
+# ------------------------------------------------------------------------------ comparing
+
+
+_SHOW_ALL = 12  # arrays with more entries are summarized, not printed whole
+
+
+def _compare(
+    ex: Exercise,
+    case: str,
+    name: str,
+    got: Any,
+    expected: Any,
+    *,
+    rtol: float = 1e-5,
+    atol: float = 1e-5,
+    hint: str | None = None,
+    details: Sequence[str] = (),
+    summary: bool = True,
+) -> None:
+    """Raise :class:`CheckFailed` unless ``got`` equals ``expected`` (same shape, within tolerance).
+
+    ``got`` must already be a NumPy array (see :func:`_array`); NaN never matches. Arrays of
+    more than ``_SHOW_ALL`` entries are summarized by their first differing rows, unless
+    ``summary`` is False (the caller's ``details`` then say where they differ, in its terms).
+    """
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if max(got.size, expected.size) <= _SHOW_ALL:
+        lines = [
+            f"expected {name} = {_fmt(expected)}   shape {_shape_text(expected)}",
+            f"got      {name} = {_fmt(got)}   shape {_shape_text(got)}",
+        ]
+    else:
+        lines = [f"expected shape {_shape_text(expected)}", f"got      shape {_shape_text(got)}"]
+    if got.shape != expected.shape:
+        raise CheckFailed(
+            ex, f"{name} has the wrong shape", case=case, details=[*lines, *details], hint=hint
+        )
+    close = np.isclose(got, expected, rtol=rtol, atol=atol)
+    if not bool(np.all(close)):
+        if got.size > _SHOW_ALL and summary:
+            # Too long to read side by side: name the shape, then the first rows that differ.
+            lines = [f"expected {name}: shape {_shape_text(expected)}; got the same shape"]
+            rows = np.flatnonzero(~close.reshape(close.shape[0], -1).all(axis=1))
+            what = "entries" if got.ndim == 1 else "rows"
+            lines.append(f"{len(rows)} of {got.shape[0]} {what} differ, e.g.:")
+            for i in rows[:3]:
+                lines.append(f"  [{i}] expected {_fmt(expected[i])}, got {_fmt(got[i])}")
+        if not bool(np.all(np.isfinite(got))):
+            lines.append("your result contains NaN or infinity")
+        raise CheckFailed(
+            ex, f"wrong value of {name}", case=case, details=[*lines, *details], hint=hint
+        )
+
+
+def _passed(ex: Exercise, count: int) -> None:
+    """Print the single line that tells the student the exercise is done."""
+    print(f"{PASS_MARK} {ex}: all {count} checks passed.")
+
+
+# The chapters' checks (imported last: they use the machinery above).
+from course_lib.checks.perceptron import (  # noqa: E402
+    cycle_period,
+    ex9_grad_x1,
+    ex9_output,
+    grid_argmax,
+    hinge_epoch,
+    perceptron_epoch,
+    perceptron_updates,
+    sigmoid_prime,
+    tanh_prime,
+    xor_features,
+    xor_relu_network,
+)
+
+__all__ = [
+    "CheckFailed",
+    "Exercise",
+    "cycle_period",
+    "ex9_grad_x1",
+    "ex9_output",
+    "grid_argmax",
+    "hinge_epoch",
+    "perceptron_epoch",
+    "perceptron_updates",
+    "sigmoid_prime",
+    "tanh_prime",
+    "xor_features",
+    "xor_relu_network",
+]
