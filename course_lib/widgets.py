@@ -155,9 +155,9 @@ def margin_explorer(*, n: int = 60, epochs: int = 60, seed: int = 0) -> Demo:
             ax, ds.w_star, color="0.6", normal=False, ls="--", label="planted $w^\\star$"
         )
         plotting.linear_boundary(ax, run.path[t], label=f"$w_{{{t}}}$")
+        update_steps = np.flatnonzero(np.asarray(run.fit.history.updated).ravel())
         if t > 0:  # ring the example that caused update t
-            flat_idx = np.flatnonzero(np.asarray(run.fit.history.updated).ravel())[t - 1]
-            i = int(np.asarray(run.fit.history.order).ravel()[flat_idx])
+            i = int(np.asarray(run.fit.history.order).ravel()[update_steps[t - 1]])
             ax.scatter(*np.asarray(ds.X[i]), s=160, facecolors="none", edgecolors="k", lw=1.5)
         ax.set_title(f"after update {t} of {run.num_updates}")
         ax.legend(fontsize=8, loc="lower left", framealpha=0.8, frameon=True)
@@ -166,8 +166,9 @@ def margin_explorer(*, n: int = 60, epochs: int = 60, seed: int = 0) -> Demo:
         ax2.axhline(run.bound, color="r", ls="--", label=f"$R^2/\\gamma^2$ = {run.bound:.1f}")
         ax2.set_yscale("log")
         ax2.set_ylim(0.8, max(run.bound, cum[-1]) * 2)
-        last_update = np.flatnonzero(np.diff(np.concatenate([[0], cum])))  # steps that updated
-        busy_epochs = (last_update[-1] + 1) / n if last_update.size else 1.0
+        if t > 0:  # where update t happened
+            ax2.plot((update_steps[t - 1] + 1) / n, t, "ko", ms=7, mfc="none", label=f"update {t}")
+        busy_epochs = (update_steps[-1] + 1) / n if update_steps.size else 1.0
         ax2.set_xlim(0, max(2.0, 1.5 * busy_epochs))  # zoom on the epochs with updates
         ax2.set_xlabel("epoch")
         ax2.set_ylabel("number of updates")
