@@ -19,7 +19,7 @@ learning rate is a traced argument, so changing it never recompiles.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -124,11 +124,9 @@ def epoch(
         lr: learning rate $\\alpha > 0$.
         loss: a key of :data:`course_lib.losses.MARGIN_LOSSES`.
     """
-    w, X = _weights_inputs(w, X)
-    y = _validate.labels_pm1("y", y, n=X.shape[0])
-    _validate.finite("X", X)
-    _validate.positive("lr", lr)
-    losses.get(loss)
+    X, y = _training_inputs(X, y, lr, loss)
+    w, _ = _weights_inputs(w, X)
+    _validate.finite("w", w)
     order = jnp.arange(X.shape[0])
     w, (mistake, _, _) = _epoch(w, X, y, jnp.asarray(lr, X.dtype), order, loss)
     return w, jnp.sum(mistake)
@@ -162,12 +160,8 @@ def fit_sgd(
     Returns:
         :class:`FitResult` with the final ``w: (d,)`` and the full :class:`History`.
     """
-    X = _validate.float_array("X", X, ndim=2)
-    y = _validate.labels_pm1("y", y, n=X.shape[0])
-    _validate.finite("X", X)
+    X, y = _training_inputs(X, y, lr, loss)
     epochs = _validate.positive_int("epochs", epochs)
-    _validate.positive("lr", lr)
-    losses.get(loss)
     n, d = X.shape
     if w0 is None:
         w0 = jnp.zeros(d, X.dtype)
@@ -231,6 +225,16 @@ def update_path(result: FitResult, w0: ArrayLike | None = None) -> Array:
     flat_w = h.weights.reshape(-1, d)
     flat_u = h.updated.reshape(-1)
     return jnp.concatenate([w0[None], flat_w[flat_u]], axis=0)
+
+
+def _training_inputs(X: ArrayLike, y: ArrayLike, lr: Any, loss: str) -> tuple[Array, Array]:
+    """Validate what every training function takes: data, labels, learning rate, loss name."""
+    X = _validate.float_array("X", X, ndim=2)
+    y = _validate.labels_pm1("y", y, n=X.shape[0])
+    _validate.finite("X", X)
+    _validate.positive("lr", lr)
+    losses.get(loss)
+    return X, y
 
 
 def _weights_inputs(w: ArrayLike, X: ArrayLike, name: str = "w") -> tuple[Array, Array]:

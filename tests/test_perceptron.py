@@ -399,3 +399,10 @@ def test_keep_weights_false_records_the_same_counts_without_weights():
         perceptron.update_path(light)
     with pytest.raises(TypeError, match="keep_weights"):
         perceptron.fit(ds.X, ds.y, epochs=2, keep_weights="no")
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    result = doctest.testmod(perceptron, verbose=False)
+    assert result.attempted >= 3 and result.failed == 0
