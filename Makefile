@@ -4,6 +4,7 @@
 #   make test             set up, then lint + exercise sync check + unit tests + notebooks
 #   make exercises        regenerate exercises/ from solutions/ (never overwrites your edits)
 #   make exercises-force  same, but regenerate edited exercises too (your copy is kept as .bak-*)
+#   make execute          re-run notebooks/ and solutions/ in place (after editing), then exercises
 #   make lock             re-resolve requirements.in into requirements.txt + environment.yml
 #   make clean            remove caches; make distclean also removes .venv
 #
@@ -35,11 +36,11 @@ NO_BROWSER := $(if $(and $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYL
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 
-.PHONY: help setup venv lab test lint check-exercises pytest exercises exercises-force lock \
+.PHONY: help setup venv lab test lint check-exercises pytest execute exercises exercises-force lock \
 	clean distclean
 
 help:
-	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------------------- environment
 venv: setup
@@ -112,6 +113,21 @@ pytest: setup
 	@echo "== pytest: unit tests and notebooks ($(TEST_PATHS)) on 2 workers"
 	$(PY) -m pytest -n 2 --dist loadfile $(TEST_PATHS) --nbval --nbval-current-env \
 	  --nbval-sanitize-with nbval_sanitize.cfg $(PYTEST_ARGS)
+
+# ---------------------------------------------------------------------------- authoring
+# After editing a lecture or solution notebook, store its outputs again (strict nbval compares
+# them): `make execute` runs every notebook in notebooks/ and solutions/ in place with the
+# course kernel, then regenerates exercises/; `make execute NB=notebooks/ch01_perceptron.ipynb`
+# runs one.
+NB ?= $(wildcard notebooks/ch*.ipynb solutions/ch*.ipynb)
+execute: setup
+	@for nb in $(NB); do \
+	  echo "== execute: $$nb"; \
+	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.kernel_name=$(KERNEL_NAME) --ExecutePreprocessor.timeout=600 \
+	    --ExecutePreprocessor.record_timing=False "$$nb"; \
+	done
+	$(PY) -m course_lib.exercises
 
 # ---------------------------------------------------------------------------- exercises
 exercises: setup
