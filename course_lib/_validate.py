@@ -13,13 +13,16 @@ dtypes are static.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from course_lib._types import Array
+
+T = TypeVar("T")
 
 
 def is_traced(x: Any) -> bool:
@@ -149,3 +152,12 @@ def same_rows(name_a: str, a: Array, name_b: str, b: Array) -> None:
             f"`{name_a}` and `{name_b}` must have the same number of rows, got "
             f"{a.shape[0]} and {b.shape[0]}."
         )
+
+
+def lookup(what: str, registry: Mapping[str, T], name: str) -> T:
+    """``registry[name]``, or a ``ValueError`` that lists the choices (``what`` names the kind)."""
+    try:
+        return registry[name]
+    except (KeyError, TypeError):
+        choices = ", ".join(sorted(registry))
+        raise ValueError(f"unknown {what} {name!r}; choose one of: {choices}.") from None

@@ -12,11 +12,13 @@ book uses: $\mathrm{ReLU}'(0) = 1$ and hard-tanh$'(\pm 1) = 1$.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 from course_lib import _validate
 from course_lib._types import Array, ArrayLike
@@ -140,8 +142,53 @@ ACTIVATIONS: dict[str, Activation] = {
 
 def get(name: str) -> Activation:
     """Look an activation up by name, with a clear error listing the choices."""
-    try:
-        return ACTIVATIONS[name]
-    except KeyError:
-        choices = ", ".join(sorted(ACTIVATIONS))
-        raise ValueError(f"unknown activation {name!r}; choose one of: {choices}.") from None
+    return _validate.lookup("activation", ACTIVATIONS, name)
+
+
+# --------------------------------------------------------------------------------------------
+# Why the derivative bounds matter: gradients through a chain of one-unit layers (§1.4.2).
+
+CHAIN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "hard_tanh", "leaky_relu", "identity")
+"""The activations :func:`chain_gradients` accepts, in the order its ``lax.switch`` uses."""
+
+
+@functools.partial(jax.jit, static_argnames="max_depth")
+def _chain_grads(index: Array, weight: Array, x0: Array, *, max_depth: int) -> Array:
+    r"""$\partial x_L/\partial x_0 = \prod_{l=1}^{L} w\,\Phi'(w\,x_{l-1})$ for $L = 1..$max_depth.
+
+    The activation is chosen by a traced ``index`` through ``lax.switch``, so changing it (in a
+    widget, say) does not recompile; only a new ``max_depth`` does.
+    """
+    fns = [get(n).fn for n in CHAIN_ACTIVATIONS]
+    grads = [get(n).grad for n in CHAIN_ACTIVATIONS]
+
+    def body(carry, _):
+        x, g = carry
+        a = weight * x
+        g = g * weight * lax.switch(index, grads, a)
+        return (lax.switch(index, fns, a), g), g
+
+    _, gs = lax.scan(body, (x0, jnp.ones_like(x0)), None, length=max_depth)
+    return gs
+
+
+def chain_gradients(name: str, weight: float, *, x0: float = 0.5, max_depth: int = 30) -> Array:
+    r"""Hand-written chain-rule products $\partial x_L/\partial x_0$ for $L = 1..$``max_depth``.
+
+    Each layer is one unit $x_l = \Phi(w\,x_{l-1})$, so the chain rule multiplies one factor
+    $w\,\Phi'(w\,x_{l-1})$ per layer (Aggarwal §1.4.2).
+    """
+    max_depth = _validate.positive_int("max_depth", max_depth)
+    if name not in CHAIN_ACTIVATIONS:
+        raise ValueError(f"`name` must be one of {CHAIN_ACTIVATIONS}, got {name!r}.")
+    return _chain_grads(
+        jnp.int32(CHAIN_ACTIVATIONS.index(name)),
+        jnp.float32(weight),
+        jnp.float32(x0),
+        max_depth=max_depth,
+    )
+
+
+def chain_gradients_cache_size() -> int:
+    """How many times :func:`chain_gradients` has compiled (for no-recompile checks)."""
+    return _chain_grads._cache_size()

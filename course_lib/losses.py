@@ -131,11 +131,7 @@ MARGIN_LOSSES: dict[str, MarginLoss] = {
 
 def get(name: str) -> MarginLoss:
     """Look a margin loss up by name, with a clear error listing the choices."""
-    try:
-        return MARGIN_LOSSES[name]
-    except KeyError:
-        choices = ", ".join(sorted(MARGIN_LOSSES))
-        raise ValueError(f"unknown loss {name!r}; choose one of: {choices}.") from None
+    return _validate.lookup("loss", MARGIN_LOSSES, name)
 
 
 def _linear_inputs(w: ArrayLike, X: ArrayLike, y: ArrayLike) -> tuple[Array, Array, Array]:

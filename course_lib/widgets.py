@@ -23,7 +23,6 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
-from jax import lax
 from matplotlib.figure import Figure
 
 from course_lib import activations, data, perceptron, plotting
@@ -209,8 +208,6 @@ def margin_run_cache_size() -> int:
 # --------------------------------------------------------------------------------------------
 # Chapter 1: activations and why their derivatives matter for depth.
 
-_CHAIN_NAMES = ("sigmoid", "tanh", "relu", "hard_tanh", "leaky_relu", "identity")
-
 
 class ChainResult(NamedTuple):
     """Derivatives along a chain of one-unit layers $x_l = \\Phi(w\\,x_{l-1})$."""
@@ -218,42 +215,6 @@ class ChainResult(NamedTuple):
     depths: np.ndarray  # (max_depth,) 1..max_depth
     grads: np.ndarray  # (max_depth,) d x_L / d x_0 for each depth L
     bound: np.ndarray  # (max_depth,) (w * max Phi')^L
-
-
-@functools.partial(jax.jit, static_argnames="max_depth")
-def _chain_grads(index: Array, weight: Array, x0: Array, *, max_depth: int) -> Array:
-    r"""$\partial x_L/\partial x_0 = \prod_{l=1}^{L} w\,\Phi'(w\,x_{l-1})$ for $L = 1..$max_depth.
-
-    The activation is chosen by a traced ``index`` through ``lax.switch``, so changing it in a
-    widget does not recompile.
-    """
-    fns = [activations.get(n).fn for n in _CHAIN_NAMES]
-    grads = [activations.get(n).grad for n in _CHAIN_NAMES]
-
-    def body(carry, _):
-        x, g = carry
-        a = weight * x
-        g = g * weight * lax.switch(index, grads, a)
-        return (lax.switch(index, fns, a), g), g
-
-    _, gs = lax.scan(body, (x0, jnp.ones_like(x0)), None, length=max_depth)
-    return gs
-
-
-def chain_gradients(name: str, weight: float, *, x0: float = 0.5, max_depth: int = 30) -> Array:
-    r"""Hand-written chain-rule products $\partial x_L/\partial x_0$ for $L = 1..$``max_depth``.
-
-    Each layer is one unit $x_l = \Phi(w\,x_{l-1})$, so the chain rule multiplies one factor
-    $w\,\Phi'(w\,x_{l-1})$ per layer (Aggarwal §1.4.2).
-    """
-    if name not in _CHAIN_NAMES:
-        raise ValueError(f"`name` must be one of {_CHAIN_NAMES}, got {name!r}.")
-    return _chain_grads(
-        jnp.int32(_CHAIN_NAMES.index(name)),
-        jnp.float32(weight),
-        jnp.float32(x0),
-        max_depth=max_depth,
-    )
 
 
 def activation_explorer(*, max_depth: int = 30) -> Demo:
@@ -268,7 +229,7 @@ def activation_explorer(*, max_depth: int = 30) -> Demo:
     }
 
     def compute(name: str, weight: float) -> ChainResult:
-        g = np.asarray(chain_gradients(name, weight, max_depth=max_depth))
+        g = np.asarray(activations.chain_gradients(name, weight, max_depth=max_depth))
         depths = np.arange(1, max_depth + 1)
         return ChainResult(depths, g, (abs(weight) * max_slope[name]) ** depths)
 
@@ -290,14 +251,11 @@ def activation_explorer(*, max_depth: int = 30) -> Demo:
         return fig
 
     controls = {
-        "name": W.Dropdown(options=list(_CHAIN_NAMES), value="sigmoid", description="Φ"),
+        "name": W.Dropdown(
+            options=list(activations.CHAIN_ACTIVATIONS), value="sigmoid", description="Φ"
+        ),
         "weight": W.FloatSlider(
             value=1.0, min=0.25, max=4.0, step=0.05, description="weight w", continuous_update=False
         ),
     }
     return Demo(controls, compute, draw)
-
-
-def chain_cache_size() -> int:
-    """How many times the chain-gradient function has been compiled."""
-    return _chain_grads._cache_size()

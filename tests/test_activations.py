@@ -251,3 +251,35 @@ def test_leaky_relu_alpha_can_be_traced():
     np.testing.assert_allclose(f(v, 0.1), [-0.2, 3.0])
     np.testing.assert_allclose(f(v, 0.5), [-1.0, 3.0])
     assert f._cache_size() == 1
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "hard_tanh", "leaky_relu"])
+@pytest.mark.parametrize("weight", [0.5, 1.0, 2.5])
+def test_chain_gradients_equal_autodiff_of_the_composition(name, weight):
+    fn = act.get(name).fn
+    hand = np.asarray(act.chain_gradients(name, weight, x0=0.3, max_depth=8))
+
+    def composed(x, depth):
+        for _ in range(depth):
+            x = fn(weight * x)
+        return x
+
+    auto = [float(jax.grad(composed)(jnp.float32(0.3), L)) for L in range(1, 9)]
+    np.testing.assert_allclose(hand, auto, rtol=2e-5, atol=1e-30)
+
+
+def test_sigmoid_chain_vanishes_at_least_like_a_quarter_to_the_depth():
+    g = np.asarray(act.chain_gradients("sigmoid", 1.0, max_depth=20))
+    assert np.all(np.abs(g) <= 0.25 ** np.arange(1, 21))
+    relu = np.asarray(act.chain_gradients("relu", 1.0, x0=0.5, max_depth=20))
+    np.testing.assert_array_equal(relu, 1.0)
+
+
+def test_chain_gradients_rejects_unknown_activation():
+    with pytest.raises(ValueError, match="`name` must be one of"):
+        act.chain_gradients("softsign", 1.0)
+
+
+def test_chain_gradients_rejects_bad_depth():
+    with pytest.raises(ValueError, match="max_depth"):
+        act.chain_gradients("relu", 1.0, max_depth=0)

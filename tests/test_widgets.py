@@ -5,7 +5,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -60,39 +59,12 @@ def test_demo_rejects_unknown_controls(explorer):
         explorer.set(margn=0.1)
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "hard_tanh", "leaky_relu"])
-@pytest.mark.parametrize("weight", [0.5, 1.0, 2.5])
-def test_chain_gradients_equal_autodiff_of_the_composition(name, weight):
-    fn = activations.get(name).fn
-    hand = np.asarray(widgets.chain_gradients(name, weight, x0=0.3, max_depth=8))
-
-    def composed(x, depth):
-        for _ in range(depth):
-            x = fn(weight * x)
-        return x
-
-    auto = [float(jax.grad(composed)(jnp.float32(0.3), L)) for L in range(1, 9)]
-    np.testing.assert_allclose(hand, auto, rtol=2e-5, atol=1e-30)
-
-
-def test_sigmoid_chain_vanishes_at_least_like_a_quarter_to_the_depth():
-    g = np.asarray(widgets.chain_gradients("sigmoid", 1.0, max_depth=20))
-    assert np.all(np.abs(g) <= 0.25 ** np.arange(1, 21))
-    relu = np.asarray(widgets.chain_gradients("relu", 1.0, x0=0.5, max_depth=20))
-    np.testing.assert_array_equal(relu, 1.0)
-
-
 def test_activation_explorer_switches_without_recompiling():
     demo = widgets.activation_explorer(max_depth=12)
-    before = widgets.chain_cache_size()
+    before = activations.chain_gradients_cache_size()
     for name, weight in [("tanh", 2.0), ("relu", 0.5), ("identity", 1.5), ("sigmoid", 3.0)]:
         res = demo.set(name=name, weight=weight)
         assert res.grads.shape == (12,)
-    assert widgets.chain_cache_size() == before
+    assert activations.chain_gradients_cache_size() == before
     fig = demo.draw(res, demo.values)
     assert len(fig.axes) == 2
-
-
-def test_chain_gradients_rejects_unknown_activation():
-    with pytest.raises(ValueError, match="`name` must be one of"):
-        widgets.chain_gradients("softsign", 1.0)
