@@ -168,6 +168,66 @@ def above_diagonal(*, key: PRNGKey, n: int) -> Dataset:
     return Dataset(X, jnp.where(X[:, 0] > X[:, 1], 1.0, -1.0))
 
 
+def blobs(
+    *, key: PRNGKey, n: int, centers: ArrayLike | None = None, spread: float = 0.6
+) -> Dataset:
+    r"""$n$ points around $k$ centres, $x = c_{y} + \text{spread}\cdot\epsilon$, labels $0..k-1$.
+
+    The class $y$ of each point is drawn uniformly; $\epsilon \sim N(0, I)$. The default
+    centres are three points on a circle of radius 2 (a 3-class problem in the plane).
+
+    Args:
+        key: a JAX random key.
+        n: number of points.
+        centers: the class centres, shape ``(k, d)`` with ``k >= 2``.
+        spread: the standard deviation of each blob, ``>= 0``.
+
+    Returns:
+        ``Dataset(X: (n, d) float, y: (n,) int32)``.
+    """
+    _validate.prng_key("key", key)
+    n = _validate.positive_int("n", n)
+    _validate.positive("spread", spread, allow_zero=True)
+    if centers is None:
+        angles = jnp.array([90.0, 210.0, 330.0]) * jnp.pi / 180.0
+        centers = 2.0 * jnp.stack([jnp.cos(angles), jnp.sin(angles)], axis=1)
+    centers = _validate.float_array("centers", centers, ndim=2)
+    if centers.shape[0] < 2:
+        raise ValueError(f"`centers` needs at least 2 rows (classes), got {centers.shape[0]}.")
+    k_y, k_e = jax.random.split(key)
+    y = jax.random.randint(k_y, (n,), 0, centers.shape[0])
+    X = centers[y] + spread * jax.random.normal(k_e, (n, centers.shape[1]), centers.dtype)
+    return Dataset(X, y.astype(jnp.int32))
+
+
+def digits() -> Dataset:
+    r"""The 1797 real handwritten digits bundled with scikit-learn (UCI optdigits, 8×8 pixels).
+
+    Each image is 8×8 grey levels 0..16, scaled here to $[0, 1]$ and flattened. The rows are in
+    scikit-learn's order (not sorted by class); shuffle with :func:`train_test_split`.
+
+    Returns:
+        ``Dataset(X: (1797, 64) float, y: (1797,) int32)``; ``X[i].reshape(8, 8)`` is image i.
+    """
+    from sklearn.datasets import load_digits  # imported here: only this loader needs it
+
+    bunch = load_digits()
+    X = jnp.asarray(bunch.data / 16.0, dtype=jnp.result_type(float))
+    return Dataset(X, jnp.asarray(bunch.target, dtype=jnp.int32))
+
+
+def english_text() -> str:
+    r"""About 0.46 MB of real English prose that ships with every CPython: the help topics of
+    :mod:`pydoc_data.topics` (the Python reference manual's text), joined in sorted key order.
+
+    Nothing is downloaded. It is technical prose (code samples included), so a language model
+    or word embedding trained on it learns Python-manual English.
+    """
+    from pydoc_data.topics import topics
+
+    return "\n\n".join(topics[k] for k in sorted(topics))
+
+
 def add_bias(X: ArrayLike) -> Array:
     r"""Append a constant feature 1, so that $w\cdot[x, 1] = w_{1:d}\cdot x + b$ (Aggarwal §1.2.1).
 

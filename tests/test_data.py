@@ -291,3 +291,49 @@ def test_minibatches_errors():
         data.minibatches(ds, key=KEY, batch_size=2.5)
     with pytest.raises(ValueError, match=r"same number of rows"):
         data.minibatches(data.Dataset(ds.X[:5], ds.y[:4]), key=KEY, batch_size=2)
+
+
+def test_blobs_points_lie_near_their_class_centre():
+    centers = jnp.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
+    ds = data.blobs(key=KEY, n=400, centers=centers, spread=0.5)
+    assert ds.X.shape == (400, 2) and ds.y.shape == (400,) and ds.y.dtype == jnp.int32
+    assert set(np.asarray(ds.y).tolist()) == {0, 1, 2, 3}
+    # Every point is nearest to its own centre (the blobs are 20 standard deviations apart).
+    dist = np.linalg.norm(np.asarray(ds.X)[:, None, :] - np.asarray(centers)[None], axis=2)
+    np.testing.assert_array_equal(dist.argmin(axis=1), ds.y)
+    # The spread is the per-coordinate standard deviation around the centre.
+    resid = np.asarray(ds.X) - np.asarray(centers)[np.asarray(ds.y)]
+    assert abs(resid.std() - 0.5) < 0.05
+    default = data.blobs(key=KEY, n=30)
+    assert default.X.shape == (30, 2) and int(default.y.max()) <= 2
+    np.testing.assert_array_equal(data.blobs(key=KEY, n=30).X, default.X)
+
+
+def test_blobs_errors():
+    with pytest.raises(ValueError, match=r"`centers` needs at least 2 rows"):
+        data.blobs(key=KEY, n=10, centers=[[0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"`spread`"):
+        data.blobs(key=KEY, n=10, spread=-1.0)
+    with pytest.raises(ValueError, match=r"`centers`"):
+        data.blobs(key=KEY, n=10, centers=[0.0, 1.0])
+
+
+def test_digits_are_scikit_learns_images_scaled_to_unit_interval():
+    from sklearn.datasets import load_digits
+
+    ds = data.digits()
+    raw = load_digits()
+    assert ds.X.shape == (1797, 64) and ds.y.shape == (1797,) and ds.y.dtype == jnp.int32
+    assert float(ds.X.min()) == 0.0 and float(ds.X.max()) == 1.0
+    np.testing.assert_allclose(np.asarray(ds.X) * 16.0, raw.data, atol=1e-5)
+    np.testing.assert_array_equal(ds.y, raw.target)
+    assert np.bincount(np.asarray(ds.y)).min() >= 170  # about 180 of each digit
+
+
+def test_english_text_is_offline_prose():
+    text = data.english_text()
+    words = text.split()
+    assert len(text) > 400_000 and len(words) > 60_000
+    assert text == data.english_text()  # deterministic order
+    common = {w.lower() for w in words}
+    assert {"the", "of", "and", "function", "object"} <= common
