@@ -101,8 +101,8 @@ lint: setup
 	@rc=0; \
 	echo "== lint: ruff check . (code and notebooks)"; \
 	$(VENV)/bin/ruff check . || rc=1; \
-	echo "== lint: ruff format --check (course_lib, tests, scripts, conftest.py; not notebooks)"; \
-	$(VENV)/bin/ruff format --check course_lib tests scripts conftest.py || rc=1; \
+	echo "== lint: ruff format --check (course_lib, tests, scripts, benchmarks, conftest.py; not notebooks)"; \
+	$(VENV)/bin/ruff format --check course_lib tests scripts $(wildcard benchmarks) conftest.py || rc=1; \
 	exit $$rc
 
 check-exercises: setup
