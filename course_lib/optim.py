@@ -1,0 +1,434 @@
+r"""Gradient-descent strategies with optax's contract (Aggarwal §3.5; Goodfellow et al. §8.3–8.6).
+
+An optimizer is a pair of pure functions, exactly as in optax:
+
+- ``init(params) -> state``: the optimizer's memory (a NamedTuple of arrays, shaped like the
+  parameters);
+- ``update(grads, state, params=None) -> (updates, new_state)``: turns a gradient into the
+  *step* to add to the parameters, which :func:`apply_updates` does.
+
+Small transformations are composed with :func:`chain`, e.g. momentum SGD is
+``chain(trace(beta), scale_by_learning_rate(lr))``, and gradient clipping is one more link
+in front. Parameters, gradients and states are pytrees (an array, a tuple, a dict ...), so the
+same optimizer trains a 2-D point on a bowl and a network.
+
+Every hyperparameter may be a traced array: build the optimizer *inside* a jitted function
+from its arguments and a slider that moves the learning rate never recompiles.
+
+Each transformation is numerically the same as its optax namesake (``tests/test_optim.py``
+checks them step by step against optax). Where the book writes the rule differently, the
+docstring says how the two forms relate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from course_lib import _validate
+from course_lib._types import Array, Params
+
+Updates = Any  # a pytree shaped like the parameters
+State = Any
+
+
+class GradientTransformation(NamedTuple):
+    """A pair of pure functions ``(init, update)`` (optax's ``GradientTransformation``)."""
+
+    init: Callable[[Params], State]
+    update: Callable[..., tuple[Updates, State]]
+
+
+class EmptyState(NamedTuple):
+    """The state of a transformation that remembers nothing."""
+
+
+def _check(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> None:
+    """A range check on a hyperparameter, skipped when it is traced (no concrete value)."""
+    if _validate.is_traced(value):
+        return
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be a real number, got {value!r}.") from None
+    ok = (low < v if low_open else low <= v) and v <= high
+    if not ok or v != v:
+        left = "(" if low_open else "["
+        raise ValueError(f"`{name}` must be in {left}{low}, {high}], got {value!r}.")
+
+
+_INF = float("inf")
+
+
+def _tree_map(f: Callable, *trees: Any) -> Any:
+    return jax.tree.map(f, *trees)
+
+
+# ------------------------------------------------------------------------------ composition
+
+
+def chain(*transforms: GradientTransformation) -> GradientTransformation:
+    """Apply ``transforms`` one after the other: the updates of one are the input of the next."""
+    for i, t in enumerate(transforms):
+        if not isinstance(t, GradientTransformation):
+            raise TypeError(
+                f"chain() argument {i} must be a GradientTransformation, got {type(t).__name__}."
+            )
+
+    def init(params: Params) -> tuple:
+        return tuple(t.init(params) for t in transforms)
+
+    def update(grads: Updates, state: tuple, params: Params | None = None):
+        new_state = []
+        for t, s in zip(transforms, state, strict=True):
+            grads, s = t.update(grads, s, params)
+            new_state.append(s)
+        return grads, tuple(new_state)
+
+    return GradientTransformation(init, update)
+
+
+def apply_updates(params: Params, updates: Updates) -> Params:
+    r"""$w \leftarrow w + \Delta w$, leaf by leaf (the updates already carry the minus sign)."""
+    return _tree_map(lambda p, u: p + u.astype(jnp.result_type(p)), params, updates)
+
+
+# ------------------------------------------------------------------------------ transformations
+
+
+def scale(factor: Any) -> GradientTransformation:
+    r"""Multiply the updates by ``factor``."""
+
+    def init(params):
+        return EmptyState()
+
+    def update(grads, state, params=None):
+        return _tree_map(lambda g: factor * g, grads), state
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_learning_rate(learning_rate: Any) -> GradientTransformation:
+    r"""$\Delta w = -\alpha\, g$: the descent step of size $\alpha > 0$."""
+    _check("learning_rate", learning_rate, 0.0, _INF, low_open=True)
+    return scale(-learning_rate)
+
+
+class TraceState(NamedTuple):
+    trace: Updates  # the velocity, in gradient units
+
+
+def trace(decay: Any, nesterov: bool = False) -> GradientTransformation:
+    r"""Momentum (heavy ball), or Nesterov's momentum with ``nesterov=True`` (§3.5.2).
+
+    Keeps $t \leftarrow g + \beta t$ and passes on $t$ (or $g + \beta t$ for Nesterov).
+
+    *Relation to the book.* Aggarwal writes momentum as $V \leftarrow \beta V - \alpha g$,
+    $W \leftarrow W + V$. With a constant $\alpha$, $V = -\alpha t$, so
+    ``chain(trace(beta), scale_by_learning_rate(alpha))`` takes exactly the book's steps.
+    The book's Nesterov evaluates the gradient at the look-ahead point $W + \beta V$, which an
+    ``update(grads, ...)`` function cannot do; the form here (Sutskever et al. 2013, as in
+    optax) is the same algorithm written in the shifted variable $\tilde W = W + \beta V$:
+    its iterates are the book's look-ahead points.
+    """
+    _check("decay", decay, 0.0, 1.0)
+
+    def init(params):
+        return TraceState(_tree_map(jnp.zeros_like, params))
+
+    def update(grads, state, params=None):
+        t = _tree_map(lambda g, t: g + decay * t, grads, state.trace)
+        out = _tree_map(lambda g, t: g + decay * t, grads, t) if nesterov else t
+        return out, TraceState(t)
+
+    return GradientTransformation(init, update)
+
+
+class ScaleByRssState(NamedTuple):
+    sum_of_squares: Updates
+
+
+def scale_by_rss(initial_accumulator_value: Any = 0.1, eps: Any = 1e-7) -> GradientTransformation:
+    r"""AdaGrad's scaling (§3.5.3.1, Eq 3.40): $A \leftarrow A + g^2$, then $g/\sqrt{A+\epsilon}$.
+
+    The book starts from $A = 0$; optax (and this default) from $A = 0.1$, which tames the
+    very first step ($g/|g|$ when $A = g^2$). Pass ``initial_accumulator_value=0`` for the
+    book's form; an entry whose $A$ is still 0 gets a zero step.
+    """
+    _check("initial_accumulator_value", initial_accumulator_value, 0.0, _INF)
+    _check("eps", eps, 0.0, _INF)
+
+    def init(params):
+        return ScaleByRssState(
+            _tree_map(lambda p: jnp.full_like(p, initial_accumulator_value), params)
+        )
+
+    def update(grads, state, params=None):
+        acc = _tree_map(lambda g, a: a + g * g, grads, state.sum_of_squares)
+        out = _tree_map(lambda g, a: jnp.where(a > 0, g * jax.lax.rsqrt(a + eps), 0.0), grads, acc)
+        return out, ScaleByRssState(acc)
+
+    return GradientTransformation(init, update)
+
+
+class ScaleByRmsState(NamedTuple):
+    nu: Updates
+
+
+def scale_by_rms(
+    decay: Any = 0.9, eps: Any = 1e-8, initial_scale: Any = 0.0
+) -> GradientTransformation:
+    r"""RMSProp's scaling (§3.5.3.2, Eq 3.41): $A \leftarrow \rho A + (1-\rho) g^2$, pass on
+    $g / \sqrt{A + \epsilon}$ (optax's ``eps_in_sqrt=True``; the book writes $\sqrt{A}$)."""
+    _check("decay", decay, 0.0, 1.0)
+    _check("eps", eps, 0.0, _INF)
+
+    def init(params):
+        return ScaleByRmsState(_tree_map(lambda p: jnp.full_like(p, initial_scale), params))
+
+    def update(grads, state, params=None):
+        nu = _tree_map(lambda g, n: decay * n + (1.0 - decay) * g * g, grads, state.nu)
+        out = _tree_map(lambda g, n: g * jax.lax.rsqrt(n + eps), grads, nu)
+        return out, ScaleByRmsState(nu)
+
+    return GradientTransformation(init, update)
+
+
+class ScaleByAdaDeltaState(NamedTuple):
+    e_g: Updates  # running mean of g^2 (the book's A)
+    e_x: Updates  # running mean of the squared steps (the book's delta)
+
+
+def scale_by_adadelta(rho: Any = 0.9, eps: Any = 1e-6) -> GradientTransformation:
+    r"""AdaDelta (§3.5.3.4, Eq 3.43): $A \leftarrow \rho A + (1-\rho) g^2$, step
+    $\Delta = \sqrt{(\delta + \epsilon)/(A + \epsilon)}\; g$, then
+    $\delta \leftarrow \rho\delta + (1-\rho)\Delta^2$. No learning rate: combine with
+    ``scale_by_learning_rate(1.0)``. The $\epsilon$ inside both roots is what makes the first
+    steps non-zero (they are about $\sqrt\epsilon$ in size, so AdaDelta starts slowly)."""
+    _check("rho", rho, 0.0, 1.0)
+    _check("eps", eps, 0.0, _INF, low_open=True)
+
+    def init(params):
+        zeros = _tree_map(jnp.zeros_like, params)
+        return ScaleByAdaDeltaState(zeros, zeros)
+
+    def update(grads, state, params=None):
+        e_g = _tree_map(lambda g, a: rho * a + (1.0 - rho) * g * g, grads, state.e_g)
+        step = _tree_map(
+            lambda g, a, d: jnp.sqrt(d + eps) / jnp.sqrt(a + eps) * g, grads, e_g, state.e_x
+        )
+        e_x = _tree_map(lambda s, d: rho * d + (1.0 - rho) * s * s, step, state.e_x)
+        return step, ScaleByAdaDeltaState(e_g, e_x)
+
+    return GradientTransformation(init, update)
+
+
+class ScaleByAdamState(NamedTuple):
+    count: Array  # the step number t (int32)
+    mu: Updates  # first moment F
+    nu: Updates  # second moment A
+
+
+def scale_by_adam(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> GradientTransformation:
+    r"""Adam (§3.5.3.5, Eq 3.44–3.46): $F \leftarrow \rho_f F + (1-\rho_f) g$,
+    $A \leftarrow \rho A + (1-\rho) g^2$, pass on $\hat F / (\sqrt{\hat A} + \epsilon)$ with the
+    bias corrections $\hat F = F/(1-\rho_f^t)$, $\hat A = A/(1-\rho^t)$.
+
+    The book folds both corrections into one step size
+    $\alpha_t = \alpha\sqrt{1-\rho^t}/(1-\rho_f^t)$ and writes $F/\sqrt{A}$: the same step when
+    $\epsilon = 0$; they differ only in where $\epsilon$ enters. ``b1`` is the book's
+    $\rho_f$, ``b2`` its $\rho$.
+    """
+    _check("b1", b1, 0.0, 1.0)
+    _check("b2", b2, 0.0, 1.0)
+    _check("eps", eps, 0.0, _INF)
+
+    def init(params):
+        zeros = _tree_map(jnp.zeros_like, params)
+        return ScaleByAdamState(jnp.zeros([], jnp.int32), zeros, zeros)
+
+    def update(grads, state, params=None):
+        mu = _tree_map(lambda g, m: b1 * m + (1.0 - b1) * g, grads, state.mu)
+        nu = _tree_map(lambda g, v: b2 * v + (1.0 - b2) * g * g, grads, state.nu)
+        count = state.count + 1
+        t = count.astype(jnp.result_type(float))
+        out = _tree_map(
+            lambda m, v: (m / (1.0 - b1**t)) / (jnp.sqrt(v / (1.0 - b2**t)) + eps), mu, nu
+        )
+        return out, ScaleByAdamState(count, mu, nu)
+
+    return GradientTransformation(init, update)
+
+
+def clip(max_delta: Any) -> GradientTransformation:
+    r"""Value clipping (§3.5.5): every component to $[-c, c]$."""
+    _check("max_delta", max_delta, 0.0, _INF, low_open=True)
+
+    def init(params):
+        return EmptyState()
+
+    def update(grads, state, params=None):
+        return _tree_map(lambda g: jnp.clip(g, -max_delta, max_delta), grads), state
+
+    return GradientTransformation(init, update)
+
+
+def global_norm(tree: Updates) -> Array:
+    r"""$\sqrt{\sum \text{(every entry of every leaf)}^2}$."""
+    return jnp.sqrt(sum(jnp.sum(jnp.square(leaf)) for leaf in jax.tree.leaves(tree)))
+
+
+def clip_by_global_norm(max_norm: Any) -> GradientTransformation:
+    r"""Norm clipping (§3.5.5): $g \leftarrow g \cdot \min(1, c / \|g\|)$; the direction is kept."""
+    _check("max_norm", max_norm, 0.0, _INF, low_open=True)
+
+    def init(params):
+        return EmptyState()
+
+    def update(grads, state, params=None):
+        norm = global_norm(grads)
+        factor = jnp.where(norm < max_norm, 1.0, max_norm / jnp.maximum(norm, 1e-30))
+        return _tree_map(lambda g: g * factor.astype(g.dtype), grads), state
+
+    return GradientTransformation(init, update)
+
+
+# ------------------------------------------------------------------------------ optimizers
+
+
+def sgd(learning_rate: Any, momentum: Any = None, nesterov: bool = False) -> GradientTransformation:
+    r"""Gradient descent $w \leftarrow w - \alpha g$, with optional (Nesterov) momentum."""
+    if momentum is None:
+        if nesterov:
+            raise ValueError("`nesterov=True` needs a `momentum`.")
+        return chain(scale_by_learning_rate(learning_rate))
+    return chain(trace(momentum, nesterov), scale_by_learning_rate(learning_rate))
+
+
+def adagrad(
+    learning_rate: Any, initial_accumulator_value: Any = 0.1, eps: Any = 1e-7
+) -> GradientTransformation:
+    """AdaGrad (§3.5.3.1): :func:`scale_by_rss`, then the learning rate."""
+    return chain(
+        scale_by_rss(initial_accumulator_value, eps), scale_by_learning_rate(learning_rate)
+    )
+
+
+def rmsprop(learning_rate: Any, decay: Any = 0.9, eps: Any = 1e-8) -> GradientTransformation:
+    """RMSProp (§3.5.3.2): :func:`scale_by_rms`, then the learning rate."""
+    return chain(scale_by_rms(decay, eps), scale_by_learning_rate(learning_rate))
+
+
+def adadelta(learning_rate: Any = 1.0, rho: Any = 0.9, eps: Any = 1e-6) -> GradientTransformation:
+    """AdaDelta (§3.5.3.4): :func:`scale_by_adadelta`; the book's form has learning rate 1."""
+    return chain(scale_by_adadelta(rho, eps), scale_by_learning_rate(learning_rate))
+
+
+def adam(
+    learning_rate: Any, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8
+) -> GradientTransformation:
+    """Adam (§3.5.3.5): :func:`scale_by_adam`, then the learning rate."""
+    return chain(scale_by_adam(b1, b2, eps), scale_by_learning_rate(learning_rate))
+
+
+# ------------------------------------------------------------------------------ running
+
+
+class Trajectory(NamedTuple):
+    """What :func:`run` returns: every iterate and its loss."""
+
+    params: Params  # each leaf has a leading axis of length steps + 1 (the start included)
+    loss: Array  # (steps + 1,)
+
+
+def run(
+    loss_fn: Callable[[Params], Array],
+    optimizer: GradientTransformation,
+    params: Params,
+    steps: int,
+) -> Trajectory:
+    r"""``steps`` iterations of ``optimizer`` on ``loss_fn`` from ``params``, in one ``lax.scan``.
+
+    Jit the function that calls this (with ``steps`` static and the hyperparameters as traced
+    arguments used to build ``optimizer``): the whole trajectory is then one compiled loop.
+    """
+    steps = _validate.positive_int("steps", steps)
+    grad_fn = jax.value_and_grad(loss_fn)
+
+    def body(carry, _):
+        p, s = carry
+        value, g = grad_fn(p)
+        u, s = optimizer.update(g, s, p)
+        return (apply_updates(p, u), s), (p, value)
+
+    (last, _), (history, losses) = jax.lax.scan(
+        body, (params, optimizer.init(params)), None, length=steps
+    )
+    history = _tree_map(lambda h, x: jnp.concatenate([h, x[None]]), history, last)
+    return Trajectory(history, jnp.concatenate([losses, loss_fn(last)[None]]))
+
+
+# ------------------------------------------------------------------------------ second order
+
+
+def newton_step(loss_fn: Callable[[Array], Array], w: Array) -> Array:
+    r"""One Newton step (§3.5.6, Eq 3.48): $w - H^{-1}\nabla L(w)$, for a flat parameter vector.
+
+    On a quadratic with positive definite $H$ it lands on the minimum in one step.
+    """
+    w = _validate.float_array("w", w, ndim=1)
+    g = jax.grad(loss_fn)(w)
+    H = jax.hessian(loss_fn)(w)
+    return w - jnp.linalg.solve(H, g)
+
+
+class CGResult(NamedTuple):
+    """The iterates and search directions of :func:`conjugate_gradient`."""
+
+    iterates: Array  # (steps + 1, d)
+    directions: Array  # (steps, d)
+
+
+def conjugate_gradient(A: Array, b: Array, w0: Array, steps: int) -> CGResult:
+    r"""Linear conjugate gradients on $L(w) = \tfrac12 w^\top A w - b^\top w$ (§3.5.6.1).
+
+    $q_0 = -\nabla L(w_0)$; exact line search $\alpha_t = -q_t^\top\nabla L(w_t)/(q_t^\top A q_t)$;
+    $q_{t+1} = -\nabla L(w_{t+1}) + \beta_t q_t$ with
+    $\beta_t = q_t^\top A\,\nabla L(w_{t+1}) / (q_t^\top A q_t)$ (Eq 3.49–3.50), which makes
+    the directions $A$-conjugate: $q_i^\top A q_j = 0$ for $i \ne j$. On a $d$-dimensional
+    quadratic it reaches the minimum in at most $d$ steps (up to rounding).
+
+    Args:
+        A: symmetric positive definite, shape ``(d, d)``.
+        b: shape ``(d,)``.
+        w0: start, shape ``(d,)``.
+        steps: how many steps (usually ``d``).
+    """
+    A = _validate.float_array("A", A, ndim=2)
+    b = _validate.float_array("b", b, ndim=1)
+    w0 = _validate.float_array("w0", w0, ndim=1)
+    d = b.shape[0]
+    if A.shape != (d, d) or w0.shape != (d,):
+        raise ValueError(
+            f"shapes do not match: A {tuple(A.shape)}, b {tuple(b.shape)}, w0 {tuple(w0.shape)}; "
+            "need A (d, d), b (d,), w0 (d,)."
+        )
+    steps = _validate.positive_int("steps", steps)
+
+    def body(carry, _):
+        w, q = carry
+        g = A @ w - b
+        Aq = A @ q
+        curvature = q @ Aq
+        safe = jnp.where(curvature > 0, curvature, 1.0)  # q = 0 once converged: stay put
+        alpha = jnp.where(curvature > 0, -(q @ g) / safe, 0.0)
+        w_next = w + alpha * q
+        g_next = A @ w_next - b
+        beta = jnp.where(curvature > 0, (Aq @ g_next) / safe, 0.0)
+        return (w_next, -g_next + beta * q), (w_next, q)
+
+    (_, _), (ws, qs) = jax.lax.scan(body, (w0, -(A @ w0 - b)), None, length=steps)
+    return CGResult(jnp.concatenate([w0[None], ws]), qs)

@@ -1,0 +1,281 @@
+"""course_lib.optim: step for step equal to optax, the book's forms, clipping, Newton and CG."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from course_lib import optim
+
+
+def bowl(w):
+    """The book's bowl L = x^2 + 4 y^2 (Aggarwal Fig 3.9b)."""
+    return w[0] ** 2 + 4.0 * w[1] ** 2
+
+
+def _quadratic_problem():
+    """A pytree problem: a (3, 2) matrix and a (2,) vector, an ill-conditioned quadratic."""
+    rng = np.random.default_rng(0)
+    scales_m = jnp.asarray(rng.uniform(0.5, 5.0, (3, 2)))
+    scales_v = jnp.asarray(rng.uniform(0.1, 2.0, (2,)))
+
+    def loss(p):
+        m, v = p["m"], p["v"]
+        return jnp.sum(scales_m * (m - 1.0) ** 2) + jnp.sum(scales_v * (v + 2.0) ** 4)
+
+    params = {"m": jnp.asarray(rng.normal(size=(3, 2))), "v": jnp.asarray(rng.normal(size=2))}
+    return loss, params
+
+
+# (ours, optax's), with the same hyperparameters; the defaults must agree as well.
+PAIRS = {
+    "sgd": (lambda: optim.sgd(0.01), lambda: optax.sgd(0.01)),
+    "momentum": (lambda: optim.sgd(0.01, momentum=0.9), lambda: optax.sgd(0.01, momentum=0.9)),
+    "nesterov": (
+        lambda: optim.sgd(0.01, momentum=0.8, nesterov=True),
+        lambda: optax.sgd(0.01, momentum=0.8, nesterov=True),
+    ),
+    "adagrad": (lambda: optim.adagrad(0.3), lambda: optax.adagrad(0.3)),
+    "adagrad-book": (
+        lambda: optim.adagrad(0.3, initial_accumulator_value=0.0, eps=1e-8),
+        lambda: optax.adagrad(0.3, initial_accumulator_value=0.0, eps=1e-8),
+    ),
+    "rmsprop": (lambda: optim.rmsprop(0.05), lambda: optax.rmsprop(0.05)),
+    "rmsprop-decay": (
+        lambda: optim.rmsprop(0.05, decay=0.5, eps=1e-6),
+        lambda: optax.rmsprop(0.05, decay=0.5, eps=1e-6),
+    ),
+    "adadelta": (lambda: optim.adadelta(1.0), lambda: optax.adadelta(1.0)),
+    "adadelta-lr": (
+        lambda: optim.adadelta(0.5, rho=0.95, eps=1e-5),
+        lambda: optax.adadelta(0.5, rho=0.95, eps=1e-5),
+    ),
+    "adam": (lambda: optim.adam(0.05), lambda: optax.adam(0.05)),
+    "adam-betas": (
+        lambda: optim.adam(0.05, b1=0.5, b2=0.9, eps=1e-6),
+        lambda: optax.adam(0.05, b1=0.5, b2=0.9, eps=1e-6),
+    ),
+    "clip+sgd": (
+        lambda: optim.chain(optim.clip(0.5), optim.sgd(0.1)),
+        lambda: optax.chain(optax.clip(0.5), optax.sgd(0.1)),
+    ),
+    "global-norm+momentum": (
+        lambda: optim.chain(optim.clip_by_global_norm(1.0), optim.sgd(0.1, momentum=0.5)),
+        lambda: optax.chain(optax.clip_by_global_norm(1.0), optax.sgd(0.1, momentum=0.5)),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(PAIRS))
+def test_every_step_equals_optax(name):
+    ours, theirs = PAIRS[name][0](), PAIRS[name][1]()
+    loss, params = _quadratic_problem()
+    p_ours, p_theirs = params, params
+    s_ours, s_theirs = ours.init(params), theirs.init(params)
+    for step in range(25):
+        # Both follow their own trajectory; they must stay equal.
+        u_ours, s_ours = ours.update(jax.grad(loss)(p_ours), s_ours, p_ours)
+        u_theirs, s_theirs = theirs.update(jax.grad(loss)(p_theirs), s_theirs, p_theirs)
+        for key in params:
+            np.testing.assert_allclose(
+                u_ours[key], u_theirs[key], rtol=1e-9, atol=1e-12, err_msg=f"step {step}, {key}"
+            )
+        p_ours = optim.apply_updates(p_ours, u_ours)
+        p_theirs = optax.apply_updates(p_theirs, u_theirs)
+    assert loss(p_ours) < loss(params)  # and they descend
+
+
+def test_momentum_takes_the_books_steps():
+    """Aggarwal: V <- beta V - alpha g, W <- W + V."""
+    alpha, beta = 0.05, 0.7
+    w = jnp.array([30.0, 20.0])
+    opt = optim.sgd(alpha, momentum=beta)
+    state = opt.init(w)
+    w_book, v = w, jnp.zeros(2)
+    for _ in range(30):
+        u, state = opt.update(jax.grad(bowl)(w), state)
+        w = optim.apply_updates(w, u)
+        v = beta * v - alpha * jax.grad(bowl)(w_book)
+        w_book = w_book + v
+        np.testing.assert_allclose(w, w_book, rtol=1e-12)
+
+
+def test_nesterov_iterates_are_the_books_lookahead_points():
+    """The book: V <- beta V - alpha grad L(W + beta V), W <- W + V. Ours are W~ = W + beta V."""
+    alpha, beta = 0.05, 0.6
+    w0 = jnp.array([30.0, 20.0])
+    opt = optim.sgd(alpha, momentum=beta, nesterov=True)
+    state = opt.init(w0)
+    w_ours = w0
+    w_book, v = w0, jnp.zeros(2)
+    for _ in range(30):
+        u, state = opt.update(jax.grad(bowl)(w_ours), state)
+        w_ours = optim.apply_updates(w_ours, u)
+        v = beta * v - alpha * jax.grad(bowl)(w_book + beta * v)
+        w_book = w_book + v
+        np.testing.assert_allclose(w_ours, w_book + beta * v, rtol=1e-10, atol=1e-12)
+
+
+def test_adam_equals_the_books_folded_step_size_when_eps_is_zero():
+    """Eq 3.44-3.46: alpha_t = alpha sqrt(1 - rho^t) / (1 - rho_f^t), step alpha_t F / sqrt(A)."""
+    alpha, rho_f, rho = 0.1, 0.9, 0.999
+    w = jnp.array([30.0, 20.0])
+    opt = optim.adam(alpha, b1=rho_f, b2=rho, eps=0.0)
+    state = opt.init(w)
+    w_book, F, A = w, jnp.zeros(2), jnp.zeros(2)
+    for t in range(1, 40):
+        u, state = opt.update(jax.grad(bowl)(w), state)
+        w = optim.apply_updates(w, u)
+        g = jax.grad(bowl)(w_book)
+        A = rho * A + (1 - rho) * g**2
+        F = rho_f * F + (1 - rho_f) * g
+        alpha_t = alpha * np.sqrt(1 - rho**t) / (1 - rho_f**t)
+        w_book = w_book - alpha_t * F / jnp.sqrt(A)
+        np.testing.assert_allclose(w, w_book, rtol=1e-10)
+
+
+def test_adagrad_effective_step_never_grows():
+    w = jnp.array([30.0, 20.0])
+    opt = optim.adagrad(1.0)
+    state = opt.init(w)
+    previous = np.inf
+    for _ in range(50):
+        u, state = opt.update(jax.grad(bowl)(w), state)
+        w = optim.apply_updates(w, u)
+        rate = 1.0 / np.sqrt(np.asarray(state[0].sum_of_squares) + 1e-7)
+        assert np.all(rate <= previous)
+        previous = rate
+
+
+def test_gradient_descent_on_the_bowl_diverges_exactly_past_alpha_one_quarter():
+    """Hessian diag(2, 8): x_k = (1 - 2 alpha)^k x_0 and y_k = (1 - 8 alpha)^k y_0, so GD is
+    stable iff |1 - 8 alpha| < 1, i.e. alpha < 1/4."""
+    run = jax.jit(lambda lr: optim.run(bowl, optim.sgd(lr), jnp.array([1.0, 1.0]), 400).loss)
+    k = np.arange(401)
+    for lr in [0.24, 0.2499, 0.25, 0.2501]:
+        closed_form = (1 - 2 * lr) ** (2 * k) + 4 * (1 - 8 * lr) ** (2 * k)
+        np.testing.assert_allclose(run(lr), closed_form, rtol=1e-9)
+    assert run(0.24)[-1] < 1e-6
+    below, above = run(0.2499), run(0.2501)
+    assert np.all(np.diff(below) < 0)  # just below the limit: shrinks at every step ...
+    assert np.all(np.diff(above[100:]) > 0) and above[-1] > above[0]  # ... just above: grows
+
+
+def test_run_records_every_iterate_and_never_recompiles_for_new_hyperparameters():
+    @jax.jit
+    def trajectory(lr, beta):
+        return optim.run(bowl, optim.sgd(lr, momentum=beta), jnp.array([30.0, 20.0]), 60)
+
+    first = trajectory(0.1, 0.5)
+    assert first.params.shape == (61, 2) and first.loss.shape == (61,)
+    np.testing.assert_allclose(first.params[0], [30.0, 20.0])
+    np.testing.assert_allclose(first.loss, jax.vmap(bowl)(first.params), rtol=1e-12)
+    size = trajectory._cache_size()
+    for lr, beta in [(0.05, 0.9), (0.2, 0.0), (0.01, 0.3)]:
+        trajectory(lr, beta)
+    assert trajectory._cache_size() == size == 1
+    # The same trajectory by hand, step by step.
+    w, state = jnp.array([30.0, 20.0]), optim.sgd(0.1, momentum=0.5).init(jnp.zeros(2))
+    opt = optim.sgd(0.1, momentum=0.5)
+    for k in range(60):
+        np.testing.assert_allclose(first.params[k], w, rtol=1e-10)
+        u, state = opt.update(jax.grad(bowl)(w), state)
+        w = optim.apply_updates(w, u)
+
+
+def test_norm_clipping_bounds_the_norm_and_keeps_the_direction():
+    rng = np.random.default_rng(1)
+    clipper = optim.clip_by_global_norm(2.0)
+    for scale in [0.1, 1.0, 10.0, 1e4]:
+        g = {
+            "a": jnp.asarray(rng.normal(size=(4, 3)) * scale),
+            "b": jnp.asarray(rng.normal(size=5)),
+        }
+        out, _ = clipper.update(g, clipper.init(g))
+        norm_in, norm_out = float(optim.global_norm(g)), float(optim.global_norm(out))
+        assert norm_out <= 2.0 + 1e-12
+        if norm_in <= 2.0:
+            assert norm_out == pytest.approx(norm_in)
+        flat_in = np.concatenate([np.ravel(g["a"]), g["b"]])
+        flat_out = np.concatenate([np.ravel(out["a"]), out["b"]])
+        cosine = flat_in @ flat_out / (np.linalg.norm(flat_in) * np.linalg.norm(flat_out))
+        assert cosine == pytest.approx(1.0, abs=1e-12)
+
+
+def test_value_clipping_bounds_every_component():
+    g = jnp.array([-5.0, -0.2, 0.0, 0.3, 7.0])
+    out, _ = optim.clip(0.25).update(g, optim.EmptyState())
+    np.testing.assert_allclose(out, [-0.25, -0.2, 0.0, 0.25, 0.25])
+
+
+def test_newton_reaches_the_minimum_of_a_quadratic_in_one_step():
+    np.testing.assert_allclose(optim.newton_step(bowl, jnp.array([30.0, 20.0])), [0, 0], atol=1e-12)
+    rng = np.random.default_rng(2)
+    M = rng.normal(size=(5, 5))
+    A = jnp.asarray(M @ M.T + 5 * np.eye(5))
+    b = jnp.asarray(rng.normal(size=5))
+    w = optim.newton_step(lambda w: 0.5 * w @ A @ w - b @ w, jnp.zeros(5))
+    np.testing.assert_allclose(w, np.linalg.solve(A, b), rtol=1e-10)
+
+
+def test_conjugate_gradients_two_steps_on_the_bowl_and_d_steps_in_general():
+    A = jnp.diag(jnp.array([2.0, 8.0]))  # the bowl's Hessian: L = w^T A w / 2
+    result = optim.conjugate_gradient(A, jnp.zeros(2), jnp.array([30.0, 20.0]), 2)
+    assert result.iterates.shape == (3, 2)
+    assert float(bowl(result.iterates[1])) > 1.0  # one step is not enough ...
+    np.testing.assert_allclose(result.iterates[2], [0.0, 0.0], atol=1e-10)  # ... two are
+    # The first step is gradient descent with exact line search: check it independently.
+    w0 = np.array([30.0, 20.0])
+    g0 = np.array([2.0, 8.0]) * w0
+    alpha0 = (g0 @ g0) / (g0 @ (np.array([2.0, 8.0]) * g0))
+    np.testing.assert_allclose(result.iterates[1], w0 - alpha0 * g0, rtol=1e-12)
+
+    rng = np.random.default_rng(3)
+    M = rng.normal(size=(6, 6))
+    A = jnp.asarray(M @ M.T + np.eye(6))
+    b = jnp.asarray(rng.normal(size=6))
+    result = optim.conjugate_gradient(A, b, jnp.zeros(6), 6)
+    np.testing.assert_allclose(result.iterates[-1], np.linalg.solve(A, b), rtol=1e-6)
+    Q = np.asarray(result.directions)
+    conj = Q @ np.asarray(A) @ Q.T
+    off = conj - np.diag(np.diag(conj))
+    assert np.max(np.abs(off)) < 1e-8 * np.max(np.abs(np.diag(conj)))  # q_i^T A q_j = 0
+
+
+def test_optimizers_reach_the_tolerance_on_the_bowl():
+    start = jnp.array([30.0, 20.0])
+    for opt in [
+        optim.sgd(0.1),
+        optim.sgd(0.1, momentum=0.5),
+        optim.sgd(0.1, momentum=0.5, nesterov=True),
+        optim.adagrad(5.0),
+        optim.rmsprop(0.5),
+        optim.adam(1.0),
+    ]:
+        assert float(optim.run(bowl, opt, start, 1000).loss.min()) < 1e-6
+    # RMSProp with a constant rate gets there, then hovers: its step g / sqrt(A) does not
+    # shrink with the gradient (|step| is about alpha near the minimum).
+    rms = optim.run(bowl, optim.rmsprop(0.5), start, 1000).loss
+    assert float(rms[-100:].min()) > 1e-2
+
+
+def test_hyperparameter_errors():
+    with pytest.raises(ValueError, match=r"`learning_rate` must be in \(0.0, inf\], got -0.1"):
+        optim.sgd(-0.1)
+    with pytest.raises(ValueError, match=r"`decay` must be in \[0.0, 1.0\], got 1.5"):
+        optim.sgd(0.1, momentum=1.5)
+    with pytest.raises(ValueError, match=r"`nesterov=True` needs a `momentum`"):
+        optim.sgd(0.1, nesterov=True)
+    with pytest.raises(ValueError, match=r"`b2`"):
+        optim.adam(0.1, b2=2.0)
+    with pytest.raises(ValueError, match=r"`max_norm`"):
+        optim.clip_by_global_norm(0.0)
+    with pytest.raises(TypeError, match=r"`learning_rate` must be a real number"):
+        optim.adam("fast")
+    with pytest.raises(TypeError, match=r"chain\(\) argument 1 must be a GradientTransformation"):
+        optim.chain(optim.sgd(0.1), optax.sgd(0.1)._replace)
+    with pytest.raises(ValueError, match=r"shapes do not match"):
+        optim.conjugate_gradient(jnp.eye(2), jnp.zeros(3), jnp.zeros(2), 2)
+    with pytest.raises(ValueError, match=r"`steps`"):
+        optim.run(bowl, optim.sgd(0.1), jnp.zeros(2), 0)
