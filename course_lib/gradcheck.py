@@ -1,0 +1,72 @@
+r"""Gradient checking: hand-derived gradients against finite differences (Aggarwal §3.2.10).
+
+The book's test compares an analytic gradient $G_a$ with a finite-difference estimate $G_e$
+through the relative error (Eq 3.34)
+
+$$
+\rho = \frac{|G_e - G_a|}{|G_e + G_a|},
+$$
+
+and asks for $\rho < 10^{-6}$ (about $10^{-3}$ near the kinks of ReLU-like units). Two estimates:
+
+- forward difference (Eq 3.33): $\big(L(w + \epsilon e_i) - L(w)\big)/\epsilon$, error
+  $O(\epsilon)$;
+- central difference: $\big(L(w + \epsilon e_i) - L(w - \epsilon e_i)\big)/2\epsilon$, error
+  $O(\epsilon^2)$.
+
+Both also suffer round-off of order (machine epsilon)$/\epsilon$, so $\rho$ against $\epsilon$
+is V-shaped, with its bottom near $\sqrt{\text{eps}}$ (forward) or $\text{eps}^{1/3}$ (central);
+in float32 the bottom is far above $10^{-6}$, which is why the check is done in float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from course_lib import _validate
+from course_lib._types import Array, ArrayLike
+
+KINDS = ("forward", "central")
+
+
+def finite_difference(
+    f: Callable[[Array], Array], w: ArrayLike, eps: float, kind: str = "central"
+) -> np.ndarray:
+    r"""The finite-difference gradient of a scalar ``f`` at ``w``, one coordinate at a time.
+
+    Evaluated in ``w``'s dtype (pass float64 for the book's thresholds). Returns a NumPy
+    array shaped like ``w``.
+    """
+    w = _validate.float_array("w", w)
+    _validate.positive("eps", eps)
+    if kind not in KINDS:
+        raise ValueError(f"unknown `kind` {kind!r}; choose one of {list(KINDS)}.")
+    f = jax.jit(f)
+    flat = w.reshape(-1)
+    step = jnp.asarray(eps, w.dtype)
+    base = f(w) if kind == "forward" else None
+    out = np.empty(flat.shape[0], dtype=np.float64)
+    for i in range(flat.shape[0]):
+        plus = f(flat.at[i].add(step).reshape(w.shape))
+        if kind == "forward":
+            out[i] = float(plus - base) / float(step)
+        else:
+            minus = f(flat.at[i].add(-step).reshape(w.shape))
+            out[i] = float(plus - minus) / (2.0 * float(step))
+    return out.reshape(w.shape)
+
+
+def relative_error(estimate: ArrayLike, analytic: ArrayLike) -> np.ndarray:
+    r"""$\rho = |G_e - G_a| / |G_e + G_a|$ entry by entry (Eq 3.34); 0 where both are 0."""
+    ge = np.asarray(estimate, dtype=np.float64)
+    ga = np.asarray(analytic, dtype=np.float64)
+    if ge.shape != ga.shape:
+        raise ValueError(f"shapes differ: estimate {ge.shape}, analytic {ga.shape}.")
+    num = np.abs(ge - ga)
+    den = np.abs(ge + ga)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(num == 0, 0.0, np.where(den == 0, np.inf, num / den))

@@ -1,0 +1,79 @@
+"""course_lib.gradcheck: the V-shaped error, the book's thresholds, and that it catches a bug."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from course_lib import gradcheck, mlp
+
+
+def _logistic(w):
+    x = jnp.array([0.3, -1.2, 2.0])
+    return jnp.log1p(jnp.exp(-(w @ x)))
+
+
+W = jnp.array([0.5, 0.1, -0.4])
+
+
+def test_central_differences_meet_the_books_threshold_in_float64():
+    g = jax.grad(_logistic)(W)
+    rho = gradcheck.relative_error(gradcheck.finite_difference(_logistic, W, 1e-5), g)
+    assert rho.max() < 1e-8
+    rho_fwd = gradcheck.relative_error(
+        gradcheck.finite_difference(_logistic, W, 1e-7, kind="forward"), g
+    )
+    assert rho_fwd.max() < 1e-6
+
+
+def test_error_against_eps_is_v_shaped():
+    g = jax.grad(_logistic)(W)
+    eps = 10.0 ** np.arange(-13, 0)
+    rho = [
+        gradcheck.relative_error(gradcheck.finite_difference(_logistic, W, e, "forward"), g).max()
+        for e in eps
+    ]
+    best = int(np.argmin(rho))
+    assert 0 < best < len(eps) - 1  # the minimum is inside: too small and too large both hurt
+    assert rho[0] > 100 * rho[best] and rho[-1] > 100 * rho[best]
+    assert 1e-10 < eps[best] < 1e-5  # near sqrt(machine epsilon) = 1.5e-8
+
+
+def test_float32_cannot_reach_the_threshold():
+    w32 = W.astype(jnp.float32)
+    g = jax.grad(_logistic)(W)
+    best = min(
+        gradcheck.relative_error(gradcheck.finite_difference(_logistic, w32, e), g).max()
+        for e in 10.0 ** np.arange(-6, 0)
+    )
+    assert best > 1e-6
+
+
+def test_catches_a_missing_activation_derivative():
+    k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
+    params = mlp.init((3, 4, 2), key=k1, scheme="normal", scale=0.8)
+    X = jax.random.normal(k2, (5, 3))
+    y = jax.random.randint(k3, (5,), 0, 2)
+    good = mlp.backprop_pre(params, X, y, "tanh")[0].W
+
+    def f(W0):
+        return mlp.loss((mlp.Dense(W0, params[0].b), params[1]), X, y, "tanh")
+
+    estimate = gradcheck.finite_difference(f, params[0].W, 1e-5)
+    assert gradcheck.relative_error(estimate, good).max() < 1e-7
+    # The classic bug: forget Phi'(a) in the recursion.
+    cache = mlp.forward_cache(params, X, "tanh")
+    delta = (jax.nn.softmax(cache.pre[-1]) - jax.nn.one_hot(y, 2)) / 5
+    buggy = X.T @ (delta @ params[1].W.T)
+    assert gradcheck.relative_error(estimate, buggy).max() > 1e-2
+
+
+def test_relative_error_edge_cases_and_errors():
+    np.testing.assert_array_equal(gradcheck.relative_error([0.0, 1.0], [0.0, 1.0]), [0.0, 0.0])
+    assert np.isinf(gradcheck.relative_error([1.0], [-1.0])[0])
+    with pytest.raises(ValueError, match=r"shapes differ"):
+        gradcheck.relative_error([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match=r"unknown `kind` 'backward'"):
+        gradcheck.finite_difference(_logistic, W, 1e-3, "backward")
+    with pytest.raises(ValueError, match=r"`eps`"):
+        gradcheck.finite_difference(_logistic, W, 0.0)
