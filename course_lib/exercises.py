@@ -48,7 +48,7 @@ import nbformat
 
 SOLUTIONS_DIR = "solutions"
 EXERCISES_DIR = "exercises"
-NOTEBOOK_GLOB = "ch[0-9][0-9]_*.ipynb"
+NOTEBOOK_GLOB = "ch[0-9][0-9]*_*.ipynb"  # ch01_perceptron, ch02a_shallow_models, ...
 SOLUTION_ONLY_TAG = "solution-only"
 
 CODE_BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[ \t]*$")

@@ -301,3 +301,16 @@ def test_unknown_name_and_empty_repo(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
     with pytest.raises(SystemExit, match="no solution notebook"):
         run(root, "ch02_nope")
+
+
+def test_lettered_chapter_notebooks_are_found_and_other_files_ignored(tmp_path: Path) -> None:
+    """ch02a_..., ch03b_... are exercise sources too; backups and non-chapter files are not."""
+    root = make_repo(tmp_path)
+    for extra in ["ch02a_shallow.ipynb", "ch03b_optim.ipynb"]:
+        nbformat.write(solution_notebook(), root / "solutions" / extra)
+    for ignored in ["ch02a_shallow.ipynb.bak-20260101-000000", "notes.ipynb", "chapter2.ipynb"]:
+        (root / "solutions" / ignored).write_text("{}")
+    assert run(root) == 0
+    made = sorted(p.name for p in (root / "exercises").iterdir())
+    assert made == ["ch01_demo.ipynb", "ch02a_shallow.ipynb", "ch03b_optim.ipynb"]
+    assert run(root, "--check", "ch02a_shallow") == 0
