@@ -67,8 +67,9 @@ def float_array(name: str, x: Any, *, ndim: int | tuple[int, ...] | None = None)
 
 def finite(name: str, x: Array) -> Array:
     """Raise ``ValueError`` if a concrete ``x`` holds NaN or infinity."""
-    if not is_traced(x) and not bool(jnp.all(jnp.isfinite(x))):
-        bad = int(jnp.sum(~jnp.isfinite(x)))
+    # NumPy, not jnp: inside jax.jit even a concrete (closed-over) array's jnp.all is a tracer.
+    if not is_traced(x) and not np.all(np.isfinite(np.asarray(x))):
+        bad = int(np.sum(~np.isfinite(np.asarray(x))))
         raise ValueError(f"`{name}` contains {bad} NaN or infinite value(s); clean the data first.")
     return x
 
@@ -85,8 +86,8 @@ def labels_pm1(name: str, y: Any, *, n: int | None = None) -> Array:
             f"got {tuple(arr.shape)}."
         )
     if not is_traced(arr):
-        ok = jnp.all((arr == 1.0) | (arr == -1.0))
-        if not bool(ok):
+        values = np.asarray(arr)  # NumPy: works on closed-over arrays inside jax.jit too
+        if not np.all((values == 1.0) | (values == -1.0)):
             found = np.unique(np.asarray(arr))[:6]
             raise ValueError(
                 f"`{name}` must contain only the labels -1 and +1, found values {found.tolist()}. "

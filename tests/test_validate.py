@@ -219,3 +219,21 @@ def test_describe_is_short_and_informative():
     assert "shape (2, 3)" in v._describe(jnp.ones((2, 3)))
     assert "float" in v._describe(jnp.ones((2, 3)))
     assert len(v._describe("x" * 1000)) <= 120
+
+
+def test_value_checks_work_on_concrete_arrays_captured_inside_jit():
+    """Inside jax.jit a closed-over array is concrete, but jnp ops on it are traced: the value
+    checks must use NumPy so that they still run (and still catch bad values)."""
+    y_good = jnp.array([1.0, -1.0, 1.0])
+    y_bad = jnp.array([1.0, 0.0, 1.0])
+    x_bad = jnp.array([1.0, jnp.nan])
+
+    @jax.jit
+    def uses_good(w):
+        return w * v.labels_pm1("y", y_good).sum()
+
+    assert float(uses_good(2.0)) == 2.0
+    with pytest.raises(ValueError, match=r"only the labels -1 and \+1, found values \[0.0, 1.0\]"):
+        jax.jit(lambda w: w * v.labels_pm1("y", y_bad).sum())(1.0)
+    with pytest.raises(ValueError, match=r"`x` contains 1 NaN"):
+        jax.jit(lambda w: w * v.finite("x", x_bad).sum())(1.0)
