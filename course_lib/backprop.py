@@ -69,6 +69,12 @@ OPS: dict[str, tuple[int | None, _Forward, _Local]] = {
         lambda p: _sigmoid(math.fsum(p)),
         lambda p, y: (y * (1.0 - y),) * len(p),
     ),
+    # mean of the parents, then sigmoid: stays away from saturation in wide layers
+    "sigmoid_mean": (
+        None,
+        lambda p: _sigmoid(math.fsum(p) / len(p)),
+        lambda p, y: (y * (1.0 - y) / len(p),) * len(p),
+    ),
 }
 
 
@@ -296,6 +302,21 @@ def gradient(graph: Graph, inputs: Mapping[str, float], sink: str) -> dict[str, 
 # ------------------------------------------------------------------------------ example graphs
 
 
+def sin_cos_graph() -> Graph:
+    r"""Aggarwal's Fig 3.3: $o = \sin(w^2) + \cos(w^2)$, two paths that share their first edge.
+
+    Nodes ``w -> y = w^2 -> (p = cos y, q = sin y) -> o = p + q``. Both paths pass through
+    $y$, so $\partial o/\partial w = 2w\,(\cos w^2 - \sin w^2)$ (Eq 3.5).
+    """
+    g = GraphBuilder()
+    w = g.input("w")
+    y = g.node("y", "square", w)
+    p = g.node("p", "cos", y)
+    q = g.node("q", "sin", y)
+    g.node("o", "add", p, q)
+    return g.build()
+
+
 def power_graph(layers: int = 5) -> Graph:
     r"""Aggarwal's Fig 3.4: $o = w^{2^L}$ from $L$ layers of two multiplying nodes.
 
@@ -316,13 +337,17 @@ def power_graph(layers: int = 5) -> Graph:
     return g.build()
 
 
-def layered_graph(width: int, depth: int) -> Graph:
+def layered_graph(width: int, depth: int, *, average: bool = False) -> Graph:
     r"""A fully connected layered graph: input $w$, ``depth`` layers of ``width`` nodes, output.
 
     Every node of layer 1 is $\sigma(w)$; every later node is $\sigma(\text{sum of the previous
     layer})$, and the output sums the last layer. There are $\text{width}^{\text{depth}}$
     paths from $w$ to $o$ (a million for width 100 and depth 3, the book's example) but only
     $\text{width} (2 + (\text{depth} - 1)\,\text{width})$ edges.
+
+    With ``average=True`` every later node is $\sigma(\text{mean of the previous layer})$
+    (op ``"sigmoid_mean"``): the same graph, but wide layers do not saturate the sigmoid (a sum
+    of 100 values near 1/2 would, and make every derivative exactly 0 in float64).
     """
     for name, v in (("width", width), ("depth", depth)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -331,6 +356,7 @@ def layered_graph(width: int, depth: int) -> Graph:
     w = g.input("w")
     prev = [g.node(f"h1_{u}", "sigmoid_sum", w) for u in range(width)]
     for k in range(2, depth + 1):
-        prev = [g.node(f"h{k}_{u}", "sigmoid_sum", *prev) for u in range(width)]
+        op = "sigmoid_mean" if average else "sigmoid_sum"
+        prev = [g.node(f"h{k}_{u}", op, *prev) for u in range(width)]
     g.node("o", "add", *prev)
     return g.build()

@@ -292,3 +292,196 @@ def _check_dataset(data: Dataset) -> tuple[Array, Array]:
         raise ValueError("`data.X` and `data.y` must have a leading example axis.")
     _validate.same_rows("data.X", X, "data.y", y)
     return X, y
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 2b (autoencoders, matrix factorization, word2vec, graph embeddings): planted answers.
+
+
+def swiss_roll(*, key: PRNGKey, n: int, turns: float = 1.25, noise: float = 0.02) -> Dataset:
+    r"""Points on a rolled-up sheet in 3-D (a 2-D manifold), the curved data of Aggarwal Fig 2.9.
+
+    With $t$ uniform on $[0, 2\pi\,\text{turns}]$ and $h$ uniform on $[-1, 1]$, the point is
+    $x = (t\cos t / \tau,\ h,\ t\sin t / \tau) + \text{noise}\cdot\epsilon$ with
+    $\tau = 2\pi\,\text{turns}$ (so the roll fits in $[-1, 1]^3$). The planted 2-D coordinates
+    are $(t, h)$.
+
+    Returns:
+        ``Dataset(X: (n, 3), y: (n,))`` with ``y`` the position $t/\tau \in [0, 1]$ along the roll.
+    """
+    _validate.prng_key("key", key)
+    n = _validate.positive_int("n", n)
+    _validate.positive("turns", turns)
+    _validate.positive("noise", noise, allow_zero=True)
+    return _swiss_roll(key, n, jnp.asarray(turns, float), jnp.asarray(noise, float))
+
+
+@functools.partial(jax.jit, static_argnums=1)  # one compiled call instead of a dozen eager ops
+def _swiss_roll(key, n, turns, noise) -> Dataset:
+    k_t, k_h, k_e = jax.random.split(key, 3)
+    tau = 2.0 * jnp.pi * turns
+    t = tau * jax.random.uniform(k_t, (n,))
+    h = jax.random.uniform(k_h, (n,), minval=-1.0, maxval=1.0)
+    X = jnp.stack([t * jnp.cos(t) / tau, h, t * jnp.sin(t) / tau], axis=1)
+    X = X + noise * jax.random.normal(k_e, (n, 3), X.dtype)
+    return Dataset(X, t / tau)
+
+
+class Ratings(NamedTuple):
+    r"""A ratings matrix with a planted low-rank structure, and which entries are observed.
+
+    Attributes:
+        R: all ratings, shape ``(n_users, n_items)`` (the held-out ones included).
+        mask: ``(n_users, n_items)`` float, 1 where a rating is observed for training.
+        test_mask: ``(n_users, n_items)`` float, 1 on the held-out entries (``1 - mask``).
+        U: the planted user factors, shape ``(n_users, rank)``.
+        V: the planted item factors, shape ``(n_items, rank)``.
+    """
+
+    R: Array
+    mask: Array
+    test_mask: Array
+    U: Array
+    V: Array
+
+
+def planted_ratings(
+    *,
+    key: PRNGKey,
+    n_users: int = 40,
+    n_items: int = 30,
+    rank: int = 3,
+    observed: float = 0.4,
+    noise: float = 0.1,
+) -> Ratings:
+    r"""Ratings $R = 3 + U V^T + \text{noise}\cdot\epsilon$ with a planted rank-``rank`` $U V^T$.
+
+    Each entry is observed with probability ``observed`` (Aggarwal §2.5.7): a recommender
+    learns from the observed entries and is scored on the others.
+
+    Returns:
+        :class:`Ratings` (``R``, ``mask``, ``test_mask`` of shape ``(n_users, n_items)``).
+    """
+    _validate.prng_key("key", key)
+    n_users = _validate.positive_int("n_users", n_users)
+    n_items = _validate.positive_int("n_items", n_items)
+    rank = _validate.positive_int("rank", rank)
+    _validate.in_range("observed", observed, 0.0, 1.0)
+    _validate.positive("noise", noise, allow_zero=True)
+    return _planted_ratings(
+        key, n_users, n_items, rank, jnp.asarray(observed, float), jnp.asarray(noise, float)
+    )
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _planted_ratings(key, n_users, n_items, rank, observed, noise) -> Ratings:
+    k_u, k_v, k_m, k_e = jax.random.split(key, 4)
+    scale = rank**-0.25  # so that u . v has unit variance
+    U = scale * jax.random.normal(k_u, (n_users, rank))
+    V = scale * jax.random.normal(k_v, (n_items, rank))
+    R = 3.0 + U @ V.T + noise * jax.random.normal(k_e, (n_users, n_items))
+    mask = jax.random.bernoulli(k_m, observed, (n_users, n_items)).astype(R.dtype)
+    return Ratings(R, mask, 1.0 - mask, U, V)
+
+
+class PlantedCorpus(NamedTuple):
+    """Sentences from a tiny grammar whose words belong to hidden classes.
+
+    Attributes:
+        tokens: the corpus as one list of words (sentences joined, no punctuation).
+        word_class: the hidden class of every content word, e.g. ``{"cat": "animal", ...}``.
+    """
+
+    tokens: list[str]
+    word_class: dict[str, str]
+
+
+_GRAMMAR_CLASSES = {
+    "animal": ["cat", "dog", "horse", "cow", "sheep", "goat"],
+    "food": ["bread", "apple", "cheese", "rice", "soup", "cake"],
+    "furniture": ["table", "chair", "bed", "sofa", "desk", "bench"],
+    "color": ["red", "blue", "green", "yellow", "black", "white"],
+    "person": ["alice", "bob", "carol", "dave", "erin", "frank"],
+}
+# Each template is a sentence whose capitalized slots are filled from a class; a class appears
+# in characteristic contexts, so words of one class share neighbours (the distributional
+# hypothesis, which word2vec exploits).
+_GRAMMAR_TEMPLATES = [
+    "the ANIMAL eats the FOOD",
+    "the ANIMAL sleeps under the FURNITURE",
+    "PERSON feeds the ANIMAL",
+    "PERSON cooks FOOD for PERSON",
+    "PERSON buys a COLOR FURNITURE",
+    "PERSON paints the FURNITURE COLOR",
+    "the FOOD on the FURNITURE is COLOR",
+    "a COLOR ANIMAL runs home",
+]
+
+
+def planted_corpus(*, key: PRNGKey, n_sentences: int = 2000) -> PlantedCorpus:
+    r"""A synthetic corpus with a planted answer: words of a hidden class share their contexts.
+
+    Each sentence picks one of eight templates ("the ANIMAL eats the FOOD", "PERSON buys a COLOR
+    FURNITURE", ...) and fills every slot with a uniformly drawn word of that class (five
+    classes of six words). Word embeddings trained on it (Aggarwal §2.6) should place words of
+    the same class next to each other.
+
+    Returns:
+        :class:`PlantedCorpus` with ``tokens`` (a list of str) and ``word_class``.
+    """
+    _validate.prng_key("key", key)
+    n_sentences = _validate.positive_int("n_sentences", n_sentences)
+    k_t, k_w = jax.random.split(key)
+    templates = jax.device_get(
+        jax.random.randint(k_t, (n_sentences,), 0, len(_GRAMMAR_TEMPLATES))
+    ).tolist()
+    # At most 3 slots per template: draw 3 word choices for every sentence at once.
+    choices = jax.device_get(jax.random.randint(k_w, (n_sentences, 3), 0, 6)).tolist()
+    tokens: list[str] = []
+    for t, pick in zip(templates, choices, strict=True):
+        slot = 0
+        for word in _GRAMMAR_TEMPLATES[t].split():
+            if word.isupper():
+                tokens.append(_GRAMMAR_CLASSES[word.lower()][pick[slot]])
+                slot += 1
+            else:
+                tokens.append(word)
+    word_class = {w: c for c, words in _GRAMMAR_CLASSES.items() for w in words}
+    return PlantedCorpus(tokens, word_class)
+
+
+class Graph(NamedTuple):
+    """An undirected graph as a symmetric 0/1 adjacency matrix, and its planted communities.
+
+    Attributes:
+        A: adjacency, shape ``(n, n)``, symmetric, zero diagonal.
+        community: ``(n,)`` int32, the planted block of each node (0 or 1).
+    """
+
+    A: Array
+    community: Array
+
+
+def two_communities(*, key: PRNGKey, n: int = 40, p_in: float = 0.35, p_out: float = 0.02) -> Graph:
+    r"""A stochastic block model: two halves, edges with probability $p_{in}$ inside a half and
+    $p_{out}$ across (Aggarwal §2.7's graph embeddings should separate the halves).
+
+    Returns:
+        :class:`Graph` with ``A: (n, n)`` and ``community: (n,)`` (first ``n // 2`` nodes are 0).
+    """
+    _validate.prng_key("key", key)
+    n = _validate.positive_int("n", n)
+    if n < 4:
+        raise ValueError(f"`n` must be at least 4 (two communities of 2), got {n}.")
+    _validate.in_range("p_in", p_in, 0.0, 1.0)
+    _validate.in_range("p_out", p_out, 0.0, 1.0)
+    return _two_communities(key, n, jnp.asarray(p_in, float), jnp.asarray(p_out, float))
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _two_communities(key, n, p_in, p_out) -> Graph:
+    community = (jnp.arange(n) >= n // 2).astype(jnp.int32)
+    same = community[:, None] == community[None, :]
+    p = jnp.where(same, p_in, p_out)
+    upper = jnp.triu(jax.random.bernoulli(key, p).astype(jnp.result_type(float)), k=1)
+    return Graph(upper + upper.T, community)

@@ -70,3 +70,57 @@ def relative_error(estimate: ArrayLike, analytic: ArrayLike) -> np.ndarray:
     den = np.abs(ge + ga)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(num == 0, 0.0, np.where(den == 0, np.inf, num / den))
+
+
+def fd_gradient(
+    f: Callable[[Array], Array], w: Array, eps: ArrayLike, kind: str = "central"
+) -> Array:
+    r"""Every coordinate's finite difference at once: a jittable :func:`finite_difference`.
+
+    Row $i$ of the identity, scaled by $\epsilon$, is the step $\epsilon e_i$; ``jax.vmap``
+    evaluates ``f`` at all of them in one call, so the whole estimate can live inside
+    ``jax.jit`` with ``eps`` a *traced* scalar (a new $\epsilon$ does not recompile):
+
+    $$
+    G_e^{\text{fwd}} = \frac{f(w + \epsilon e_i) - f(w)}{\epsilon}, \qquad
+    G_e^{\text{cen}} = \frac{f(w + \epsilon e_i) - f(w - \epsilon e_i)}{2\epsilon}.
+    $$
+
+    Args:
+        f: a scalar function of a vector.
+        w: the point, shape ``(p,)``; its dtype sets the precision of every evaluation.
+        eps: the step $\epsilon > 0$ (cast to ``w``'s dtype).
+        kind: ``"forward"`` (Eq 3.33) or ``"central"``.
+
+    Returns:
+        The estimate, shape ``(p,)``, in ``w``'s dtype (Aggarwal §3.2.10).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown `kind` {kind!r}; choose one of {list(KINDS)}.")
+    w = jnp.asarray(w)
+    if w.ndim != 1 or not jnp.issubdtype(w.dtype, jnp.floating):
+        raise ValueError(f"`w` must be a 1-D float array, got shape {w.shape}, dtype {w.dtype}.")
+    eps = jnp.asarray(eps, w.dtype)
+    steps = eps * jnp.eye(w.shape[0], dtype=w.dtype)  # (p, p): row i is eps * e_i
+    plus = jax.vmap(f)(w[None, :] + steps)  # (p,)
+    if kind == "forward":
+        return (plus - f(w)) / eps
+    minus = jax.vmap(f)(w[None, :] - steps)
+    return (plus - minus) / (2.0 * eps)
+
+
+def vector_relative_error(estimate: ArrayLike, analytic: ArrayLike) -> Array:
+    r"""Eq 3.34 for the whole gradient vector at once, traceable:
+    $\rho = \lVert G_e - G_a\rVert / \lVert G_e + G_a\rVert$.
+
+    The per-parameter $\rho_i$ of :func:`relative_error` is a relative error of each entry,
+    and an entry that happens to be nearly 0 makes it large however good the code is (in
+    float32 such entries are pure round-off). Taking norms weighs every parameter by its
+    size, so a single number judges the gradient; it is 0 when both vectors are 0.
+    """
+    ge, ga = jnp.asarray(estimate), jnp.asarray(analytic)
+    if ge.shape != ga.shape:
+        raise ValueError(f"shapes differ: estimate {ge.shape}, analytic {ga.shape}.")
+    num = jnp.linalg.norm((ge - ga).reshape(-1))
+    den = jnp.linalg.norm((ge + ga).reshape(-1))
+    return jnp.where(num == 0, 0.0, num / jnp.where(den == 0, 1.0, den))

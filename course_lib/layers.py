@@ -173,3 +173,77 @@ LAYERS = {
     "batchnorm": (batchnorm_forward, batchnorm_backward),
 }
 """Every layer by name: ``forward, backward = LAYERS["tanh"]``."""
+
+
+# ------------------------------------------------------------------------------ shared weights
+
+
+def untied_autoencoder_loss(W_enc: Array, W_dec: Array, X: Array) -> Array:
+    r"""A linear autoencoder with two matrices.
+
+    $L = \frac1n\sum_i \lVert x_i W_{enc} W_{dec} - x_i\rVert^2$.
+
+
+    Args:
+        W_enc: the encoder, shape ``(d, k)``; W_dec: the decoder, shape ``(k, d)``;
+        X: the data, shape ``(n, d)``.
+    """
+    residual = X @ W_enc @ W_dec - X  # (n, d)
+    return jnp.sum(residual * residual) / X.shape[0]
+
+
+def tied_autoencoder_loss(W: Array, X: Array) -> Array:
+    r"""The autoencoder with one shared matrix ``W: (k, d)``: encoder $W^\top$, decoder $W$."""
+    return untied_autoencoder_loss(W.T, W, X)
+
+
+class TiedGradient(NamedTuple):
+    """The gradient of a shared matrix and the gradients of its two copies."""
+
+    total: Array  # dL/dW, shape (k, d)
+    enc_copy: Array  # dL/dW_enc at W_enc = W^T, shape (d, k)
+    dec_copy: Array  # dL/dW_dec at W_dec = W, shape (k, d)
+
+
+def tied_autoencoder_grad(W: Array, X: Array) -> TiedGradient:
+    r"""The gradient of :func:`tied_autoencoder_loss` by hand: the sum of its copies (§3.2.9).
+
+    Backpropagate through two *separate* linear layers, the encoder $W_{enc} = W^\top$ and the
+    decoder $W_{dec} = W$, as if they were unrelated; then, because
+    $\partial W_{dec}/\partial W$ is the identity and $W_{enc}$ is $W$ transposed,
+
+    $$
+    \frac{\partial L}{\partial W} = \Big(\frac{\partial L}{\partial W_{enc}}\Big)^{\!\top}
+      + \frac{\partial L}{\partial W_{dec}} .
+    $$
+
+    Args:
+        W: the shared matrix, shape ``(k, d)``; X: the data, shape ``(n, d)``.
+    """
+    k, d = W.shape
+    enc = Linear(W.T, jnp.zeros(k, W.dtype))
+    dec = Linear(W, jnp.zeros(d, W.dtype))
+    h, enc_cache = linear_forward(enc, X)  # (n, k)
+    X_hat, dec_cache = linear_forward(dec, h)  # (n, d)
+    g = 2.0 * (X_hat - X) / X.shape[0]  # dL/dX_hat
+    g_dec, g_h = linear_backward(dec, dec_cache, g)
+    g_enc, _ = linear_backward(enc, enc_cache, g_h)
+    return TiedGradient(g_enc.W.T + g_dec.W, g_enc.W, g_dec.W)
+
+
+def softmax_jacobian(v: Array) -> Array:
+    r"""The softmax Jacobian $J_{ij} = \partial o_i/\partial v_j = o_i(\delta_{ij} - o_j)$, Ex 3.10.
+
+    As a matrix, $J = \operatorname{diag}(o) - o o^\top$.
+
+    Args:
+        v: the scores of one example, shape ``(k,)``.
+
+    Returns:
+        The ``(k, k)`` Jacobian of $o = \operatorname{softmax}(v)$ (Eq 3.20).
+    """
+    v = jnp.asarray(v)
+    if v.ndim != 1:
+        raise ValueError(f"`v` must be one example's scores, shape (k,), got shape {v.shape}.")
+    o = jax.nn.softmax(v)
+    return jnp.diag(o) - o[:, None] * o[None, :]

@@ -24,6 +24,12 @@ and ``risk_grad`` its gradient $\frac1n\sum_i L'(z_i)\,y_i\,x_i$, by the chain r
 **Softmax cross-entropy** (Eq 1.12, 1.15) for $k$ classes: $L = -\log p_r$ with
 $p = \operatorname{softmax}(v)$, computed through $\log\sum_j e^{v_j}$ with the maximum subtracted,
 so it is finite for logits of any size; its gradient is $p - e_r$.
+
+**Multiclass losses** (§2.3) take the score vector $v = (W_1\cdot X, \dots, W_k\cdot X)$ and the
+true class $c$: the multiclass perceptron $\max_{r\ne c}\max\{v_r - v_c, 0\}$ (Eq 2.22), the
+Weston–Watkins hinge $\sum_{r\ne c}\max\{v_r - v_c + 1, 0\}$ (Eq 2.25) and the softmax
+cross-entropy (Eq 2.31), each with its hand-written gradient with respect to $v$; registry
+:data:`MULTICLASS_LOSSES`, looked up with :func:`get_multiclass`.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from course_lib import _validate
 from course_lib._types import Array, ArrayLike
@@ -174,19 +181,24 @@ def softmax(v: ArrayLike, axis: int = -1) -> Array:
     return jax.nn.softmax(v, axis=axis)
 
 
-def _logits_labels(logits: ArrayLike, labels: ArrayLike) -> tuple[Array, Array]:
-    logits = _validate.float_array("logits", logits, ndim=(1, 2))
+def _logits_labels(
+    logits: ArrayLike, labels: ArrayLike, name: str = "logits"
+) -> tuple[Array, Array]:
+    logits = _validate.float_array(name, logits, ndim=(1, 2))
     labels_arr = jnp.asarray(labels)
     if not jnp.issubdtype(labels_arr.dtype, jnp.integer):
         raise TypeError(f"`labels` must be integer class indices, got dtype {labels_arr.dtype}.")
     expected = logits.shape[:-1]
     if labels_arr.shape != expected:
         raise ValueError(
-            f"`labels` must have shape {expected} (one class index per row of `logits`), "
+            f"`labels` must have shape {expected} (one class index per row of `{name}`), "
             f"got {tuple(labels_arr.shape)}."
         )
     k = logits.shape[-1]
-    if not _validate.is_traced(labels_arr) and bool(jnp.any((labels_arr < 0) | (labels_arr >= k))):
+    # NumPy, not jnp: inside jax.jit even a concrete array's jnp.any would be a tracer.
+    if not _validate.is_traced(labels_arr) and np.any(
+        (np.asarray(labels_arr) < 0) | (np.asarray(labels_arr) >= k)
+    ):
         raise ValueError(f"`labels` must lie in 0..{k - 1} for {k} classes.")
     return logits, labels_arr
 
@@ -214,3 +226,126 @@ def softmax_cross_entropy_grad(logits: ArrayLike, labels: ArrayLike) -> Array:
     logits, labels = _logits_labels(logits, labels)
     p = jax.nn.softmax(logits, axis=-1)
     return p - jax.nn.one_hot(labels, logits.shape[-1], dtype=p.dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# Multiclass losses of the scores v = (W_1·X, ..., W_k·X) (Aggarwal §2.3).
+
+
+def _others(scores: Array, labels: Array) -> tuple[Array, Array]:
+    """The true class's score $v_c$ (shape ``(...)``) and a mask of the other classes."""
+    k = scores.shape[-1]
+    true = jax.nn.one_hot(labels, k, dtype=bool)
+    v_c = jnp.take_along_axis(scores, labels[..., None], axis=-1)[..., 0]
+    return v_c, ~true
+
+
+def multiclass_perceptron(scores: ArrayLike, labels: ArrayLike) -> Array:
+    r"""Multiclass perceptron criterion (Eq 2.22): $\max_{r \ne c}\max\{v_r - v_c, 0\}$.
+
+    Args:
+        scores: $v_r = W_r\cdot X$, shape ``(k,)`` or ``(n, k)``.
+        labels: true classes $c$, integers, shape ``()`` or ``(n,)``.
+
+    Returns:
+        The loss, shape ``()`` or ``(n,)``.
+    """
+    scores, labels = _logits_labels(scores, labels, "scores")
+    v_c, other = _others(scores, labels)
+    worst = jnp.max(jnp.where(other, scores, -jnp.inf), axis=-1)
+    return jnp.maximum(worst - v_c, 0.0)
+
+
+def multiclass_perceptron_grad(scores: ArrayLike, labels: ArrayLike) -> Array:
+    r"""Gradient of :func:`multiclass_perceptron` with respect to the scores (Eq 2.23).
+
+    On a mistake, $e_{r^\ast} - e_c$ with $r^\ast = \arg\max_{r\ne c} v_r$ (the most
+    misclassified class, the first one on a tie), else 0: at most two entries are non-zero,
+    so an SGD step changes at most two rows of $W$ (Eq 2.24). As for the binary perceptron, a
+    tie $\max_{r\ne c} v_r = v_c$ counts as a mistake, so that learning can start from $W = 0$.
+
+    Returns:
+        Same shape as ``scores``.
+    """
+    scores, labels = _logits_labels(scores, labels, "scores")
+    k = scores.shape[-1]
+    v_c, other = _others(scores, labels)
+    masked = jnp.where(other, scores, -jnp.inf)
+    worst = jnp.argmax(masked, axis=-1)
+    mistake = jnp.max(masked, axis=-1) >= v_c
+    g = jax.nn.one_hot(worst, k, dtype=scores.dtype) - jax.nn.one_hot(labels, k, dtype=scores.dtype)
+    return jnp.where(mistake[..., None], g, 0.0)
+
+
+def weston_watkins(scores: ArrayLike, labels: ArrayLike) -> Array:
+    r"""Weston–Watkins multiclass hinge loss (Eq 2.25): $\sum_{r\ne c}\max\{v_r - v_c + 1, 0\}$.
+
+    Args:
+        scores: $v_r = W_r\cdot X$, shape ``(k,)`` or ``(n, k)``.
+        labels: true classes $c$, integers, shape ``()`` or ``(n,)``.
+
+    Returns:
+        The loss, shape ``()`` or ``(n,)``.
+    """
+    scores, labels = _logits_labels(scores, labels, "scores")
+    v_c, other = _others(scores, labels)
+    terms = jnp.maximum(scores - v_c[..., None] + 1.0, 0.0)  # (..., k)
+    return jnp.sum(jnp.where(other, terms, 0.0), axis=-1)
+
+
+def weston_watkins_grad(scores: ArrayLike, labels: ArrayLike) -> Array:
+    r"""Gradient of :func:`weston_watkins` with respect to the scores (Eq 2.26).
+
+    With $\delta_r = [v_r - v_c + 1 > 0]$ for $r \ne c$ (class $r$ adds to the loss):
+    $\partial L/\partial v_r = \delta_r$ for $r\ne c$ and
+    $\partial L/\partial v_c = -\sum_{r\ne c}\delta_r$.
+
+    Returns:
+        Same shape as ``scores``.
+    """
+    scores, labels = _logits_labels(scores, labels, "scores")
+    k = scores.shape[-1]
+    v_c, other = _others(scores, labels)
+    delta = (other & (scores - v_c[..., None] + 1.0 > 0)).astype(scores.dtype)
+    onehot = jax.nn.one_hot(labels, k, dtype=scores.dtype)
+    return delta - onehot * jnp.sum(delta, axis=-1, keepdims=True)
+
+
+class MulticlassLoss(NamedTuple):
+    """A loss of the score vector and the true class, with its hand-written score gradient."""
+
+    name: str
+    fn: Callable[[ArrayLike, ArrayLike], Array]
+    grad: Callable[[ArrayLike, ArrayLike], Array]
+    formula: str  # LaTeX of L(v, c)
+
+
+MULTICLASS_LOSSES: dict[str, MulticlassLoss] = {
+    m.name: m
+    for m in (
+        MulticlassLoss(
+            "multiclass_perceptron",
+            multiclass_perceptron,
+            multiclass_perceptron_grad,
+            r"\max_{r\neq c}\max\{v_r - v_c, 0\}",
+        ),
+        MulticlassLoss(
+            "weston_watkins",
+            weston_watkins,
+            weston_watkins_grad,
+            r"\sum_{r\neq c}\max\{v_r - v_c + 1, 0\}",
+        ),
+        MulticlassLoss(
+            "softmax",
+            softmax_cross_entropy,
+            softmax_cross_entropy_grad,
+            r"-v_c + \log\sum_j e^{v_j}",
+        ),
+    )
+}
+"""The multiclass losses by name (Aggarwal §2.3.1–2.3.3); ``"softmax"`` is the cross-entropy."""
+
+
+def get_multiclass(name: str) -> MulticlassLoss:
+    """Look a multiclass loss up by name, with a clear error listing the choices."""
+    return _validate.lookup("multiclass loss", MULTICLASS_LOSSES, name)

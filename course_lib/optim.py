@@ -22,7 +22,7 @@ docstring says how the two forms relate.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -111,10 +111,90 @@ def scale(factor: Any) -> GradientTransformation:
     return GradientTransformation(init, update)
 
 
+class ScaleByScheduleState(NamedTuple):
+    count: Array  # how many updates so far (int32), the t of the schedule
+
+
+def scale_by_schedule(step_size_fn: Callable[[Array], Array]) -> GradientTransformation:
+    r"""Multiply the updates by ``step_size_fn(t)``, $t = 0, 1, 2, \dots$ the update's number."""
+    if not callable(step_size_fn):
+        raise TypeError(
+            "`step_size_fn` must be a function of the step count, "
+            f"got {type(step_size_fn).__name__}."
+        )
+
+    def init(params):
+        return ScaleByScheduleState(jnp.zeros([], jnp.int32))
+
+    def update(grads, state, params=None):
+        factor = step_size_fn(state.count)
+        out = _tree_map(lambda g: jnp.asarray(factor, g.dtype) * g, grads)
+        return out, ScaleByScheduleState(state.count + 1)
+
+    return GradientTransformation(init, update)
+
+
 def scale_by_learning_rate(learning_rate: Any) -> GradientTransformation:
-    r"""$\Delta w = -\alpha\, g$: the descent step of size $\alpha > 0$."""
+    r"""$\Delta w = -\alpha\, g$: the descent step of size $\alpha > 0$.
+
+    ``learning_rate`` is a number or a *schedule* $t \mapsto \alpha_t$ (e.g.
+    :func:`exponential_decay`), evaluated at $t = 0$ for the first update, as in optax.
+    """
+    if callable(learning_rate):
+        return scale_by_schedule(lambda count: -learning_rate(count))
     _check("learning_rate", learning_rate, 0.0, _INF, low_open=True)
     return scale(-learning_rate)
+
+
+# ------------------------------------------------------------------------------ schedules
+
+
+def exponential_decay(init_value: Any, rate: Any) -> Callable[[Array], Array]:
+    r"""The schedule $\alpha_t = \alpha_0\, e^{-k t}$ (Aggarwal §3.5.1), $k$ = ``rate``.
+
+    optax writes it as ``optax.exponential_decay(init_value, transition_steps=1,
+    decay_rate=exp(-k))``; the values are the same.
+    """
+    _check("init_value", init_value, 0.0, _INF, low_open=True)
+    _check("rate", rate, 0.0, _INF)
+
+    def schedule(count: Array) -> Array:
+        return init_value * jnp.exp(-rate * jnp.asarray(count, jnp.result_type(float)))
+
+    return schedule
+
+
+def inverse_decay(init_value: Any, rate: Any) -> Callable[[Array], Array]:
+    r"""The schedule $\alpha_t = \alpha_0 / (1 + k t)$ (Aggarwal §3.5.1), $k$ = ``rate``.
+
+    It satisfies the classical conditions for SGD to converge, $\sum_t \alpha_t = \infty$ and
+    $\sum_t \alpha_t^2 < \infty$ (Goodfellow et al. §8.3.1, Eq 8.12–8.13); the exponential
+    schedule does not (its sum is finite, so it can stop short of the minimum).
+    """
+    _check("init_value", init_value, 0.0, _INF, low_open=True)
+    _check("rate", rate, 0.0, _INF)
+
+    def schedule(count: Array) -> Array:
+        return init_value / (1.0 + rate * jnp.asarray(count, jnp.result_type(float)))
+
+    return schedule
+
+
+def step_decay(init_value: Any, factor: Any, every: int) -> Callable[[Array], Array]:
+    r"""The schedule $\alpha_t = \alpha_0 f^{\lfloor t/s \rfloor}$: times $f$ every $s$ steps.
+
+    Aggarwal's example (§3.5.1) is $f = 0.5$ every 5 epochs. optax's
+    ``exponential_decay(init_value, transition_steps=s, decay_rate=f, staircase=True)`` is the
+    same schedule.
+    """
+    _check("init_value", init_value, 0.0, _INF, low_open=True)
+    _check("factor", factor, 0.0, 1.0, low_open=True)
+    every = _validate.positive_int("every", every)
+
+    def schedule(count: Array) -> Array:
+        return init_value * factor ** (jnp.asarray(count) // every).astype(jnp.result_type(float))
+
+    return schedule
 
 
 class TraceState(NamedTuple):
@@ -317,9 +397,28 @@ def adagrad(
     )
 
 
-def rmsprop(learning_rate: Any, decay: Any = 0.9, eps: Any = 1e-8) -> GradientTransformation:
-    """RMSProp (§3.5.3.2): :func:`scale_by_rms`, then the learning rate."""
-    return chain(scale_by_rms(decay, eps), scale_by_learning_rate(learning_rate))
+def rmsprop(
+    learning_rate: Any,
+    decay: Any = 0.9,
+    eps: Any = 1e-8,
+    momentum: Any = None,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    r"""RMSProp (§3.5.3.2): :func:`scale_by_rms`, then the learning rate; optionally momentum.
+
+    With ``momentum`` $\beta$ the scaled steps feed a velocity,
+    $V \leftarrow \beta V - \alpha\, g/\sqrt{A}$, $W \leftarrow W + V$, and with
+    ``nesterov=True`` this is the book's *RMSProp with Nesterov momentum* (§3.5.3.3, Eq 3.42),
+    written, as in :func:`trace`, in the shifted variable whose iterates are the book's
+    look-ahead points $W + \beta V$ (where the book evaluates the gradient that also feeds $A$).
+    Same order of links as ``optax.rmsprop(..., momentum=, nesterov=)``.
+    """
+    links = [scale_by_rms(decay, eps), scale_by_learning_rate(learning_rate)]
+    if momentum is not None:
+        links.append(trace(momentum, nesterov))
+    elif nesterov:
+        raise ValueError("`nesterov=True` needs a `momentum`.")
+    return chain(*links)
 
 
 def adadelta(learning_rate: Any = 1.0, rho: Any = 0.9, eps: Any = 1e-6) -> GradientTransformation:
@@ -369,6 +468,121 @@ def run(
     )
     history = _tree_map(lambda h, x: jnp.concatenate([h, x[None]]), history, last)
     return Trajectory(history, jnp.concatenate([losses, loss_fn(last)[None]]))
+
+
+def race(
+    loss_fn: Callable[[Params], Array],
+    optimizers: Sequence[GradientTransformation],
+    params: Params,
+    steps: int,
+) -> Trajectory:
+    r"""Every optimizer in ``optimizers`` from the same ``params``, side by side, in one scan.
+
+    Each scan step takes one step of every optimizer (each keeps its own iterate and state), so
+    the whole race is a single compiled loop. Returns a :class:`Trajectory` whose leaves have a
+    leading axis of length ``len(optimizers)``: ``params`` leaves ``(m, steps + 1, ...)`` and
+    ``loss`` ``(m, steps + 1)``. Row ``i`` equals ``run(loss_fn, optimizers[i], params, steps)``.
+    """
+    optimizers = tuple(optimizers)
+    if not optimizers:
+        raise ValueError("`optimizers` must hold at least one optimizer, got none.")
+    for i, opt in enumerate(optimizers):
+        if not isinstance(opt, GradientTransformation):
+            raise TypeError(
+                f"`optimizers[{i}]` must be a GradientTransformation, got {type(opt).__name__}."
+            )
+    steps = _validate.positive_int("steps", steps)
+    grad_fn = jax.value_and_grad(loss_fn)
+
+    def body(carry, _):
+        new_carry, points, values = [], [], []
+        for opt, (p, s) in zip(optimizers, carry, strict=True):
+            value, g = grad_fn(p)
+            u, s = opt.update(g, s, p)
+            new_carry.append((apply_updates(p, u), s))
+            points.append(p)
+            values.append(value)
+        return tuple(new_carry), (tuple(points), jnp.stack(values))
+
+    start = tuple((params, opt.init(params)) for opt in optimizers)
+    last, (history, losses) = jax.lax.scan(body, start, None, length=steps)
+    paths = [
+        _tree_map(lambda h, x: jnp.concatenate([h, x[None]]), h, p)
+        for h, (p, _) in zip(history, last, strict=True)
+    ]
+    final = jnp.stack([loss_fn(p) for p, _ in last])
+    stacked = _tree_map(lambda *leaves: jnp.stack(leaves), *paths)
+    return Trajectory(stacked, jnp.concatenate([losses, final[None]]).T)
+
+
+def steps_to_tolerance(loss: Array, tol: Any, *, stay: bool = False) -> Array:
+    r"""The first iteration $k$ with $L(w_k) < \text{tol}$, along the last axis; $-1$ if never.
+
+    With ``stay=True``, the first $k$ from which the loss *stays* below ``tol`` to the end of
+    the run (a method that dips below and bounces back, like RMSProp with a constant rate,
+    does not count until it settles). ``loss: (..., steps + 1)`` as in
+    :attr:`Trajectory.loss` (entry 0 is the start). Returns an int32 array of shape
+    ``loss.shape[:-1]``. A NaN or infinite loss never counts as below.
+    """
+    loss = jnp.asarray(loss)
+    below = jnp.isfinite(loss) & (loss < tol)
+    if stay:  # below[k] and every later entry below: a reversed running "and"
+        below = jnp.flip(jnp.cumprod(jnp.flip(below, -1), axis=-1), -1).astype(bool)
+    first = jnp.argmax(below, axis=-1)
+    return jnp.where(jnp.any(below, axis=-1), first, -1).astype(jnp.int32)
+
+
+#: The names of :func:`optimizer_zoo`'s optimizers, in its order.
+ZOO = ("GD", "momentum", "Nesterov", "AdaGrad", "RMSProp", "AdaDelta", "Adam")
+
+
+def optimizer_zoo(
+    learning_rate: Any, adaptive_learning_rate: Any, momentum: Any
+) -> dict[str, GradientTransformation]:
+    r"""The seven first-order methods of Aggarwal §3.5.2–3.5.3, by name (:data:`ZOO` order).
+
+    GD, momentum and Nesterov take ``learning_rate``; AdaGrad (started from $A = 0$, as in the
+    book; optax's default starts from 0.1), RMSProp ($\rho = 0.9$, $\epsilon$ inside the root,
+    as optax) and Adam (the book's defaults $\rho_f = 0.9$, $\rho = 0.999$, optax's $\epsilon$
+    placement) take ``adaptive_learning_rate``: their
+    steps are about $\alpha$ per coordinate whatever the gradient's size, so a fair race gives
+    them their own scale. AdaDelta has no learning rate (the book's form, $\alpha = 1$).
+    ``momentum`` is $\beta$ for momentum and Nesterov. All three may be traced.
+    """
+    return {
+        "GD": sgd(learning_rate),
+        "momentum": sgd(learning_rate, momentum),
+        "Nesterov": sgd(learning_rate, momentum, nesterov=True),
+        "AdaGrad": adagrad(adaptive_learning_rate, initial_accumulator_value=0.0, eps=1e-8),
+        "RMSProp": rmsprop(adaptive_learning_rate),
+        "AdaDelta": adadelta(),
+        "Adam": adam(adaptive_learning_rate),
+    }
+
+
+def polyak_average(path: Array, decay: Any = None) -> Array:
+    r"""Polyak averages of iterates ``path: (T, ...)`` (Aggarwal §3.5.7; Goodfellow §8.7.3).
+
+    With ``decay=None`` the running mean $\bar w_t = \frac1t\sum_{i=1}^t w_i$ (Eq 3.57);
+    with $\beta$ = ``decay`` the exponential average
+    $\bar w_t = \sum_{i\le t}\beta^{t-i} w_i / \sum_{i\le t}\beta^{t-i}$, computed by the
+    recursion $m_t = \beta m_{t-1} + (1-\beta) w_t$, $m_0 = 0$, and $\bar w_t = m_t/(1-\beta^t)$:
+    the same bias correction as Adam's. Returns the averages, shape ``(T, ...)``.
+    """
+    path = _validate.float_array("path", path)
+    if path.ndim < 1 or path.shape[0] < 1:
+        raise ValueError(f"`path` needs a leading time axis, got shape {tuple(path.shape)}.")
+    t = jnp.arange(1, path.shape[0] + 1, dtype=path.dtype).reshape((-1,) + (1,) * (path.ndim - 1))
+    if decay is None:
+        return jnp.cumsum(path, axis=0) / t
+    _check("decay", decay, 0.0, 1.0)
+
+    def body(m, w):
+        m = decay * m + (1.0 - decay) * w
+        return m, m
+
+    _, m = jax.lax.scan(body, jnp.zeros_like(path[0]), path)
+    return m / (1.0 - decay**t)
 
 
 # ------------------------------------------------------------------------------ second order

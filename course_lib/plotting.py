@@ -175,3 +175,297 @@ def figure(
         nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, layout="constrained"
     )
     return fig, axes.ravel()
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 2a (ch02a_shallow_models): multiclass decision regions and 8x8 digit images.
+
+CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+CLASS_MARKERS = ("o", "x", "s", "^", "v", "D")
+
+
+def class_regions(
+    ax: Axes,
+    predict: Callable[[Array], Array],
+    X: ArrayLike,
+    labels: ArrayLike,
+    *,
+    xlim: tuple[float, float] = (-3.5, 3.5),
+    ylim: tuple[float, float] = (-3.0, 3.5),
+    resolution: int = 150,
+    alpha: float = 0.2,
+    s: float = 14,
+) -> None:
+    """Shade the class ``predict(points: (m, 2)) -> (m,)`` gives each point of the plane, and
+    scatter ``X: (n, 2)`` coloured by ``labels: (n,)`` (integers ``0..k-1``, at most 6)."""
+    labels = np.asarray(labels)
+    k = int(labels.max()) + 1
+    if k > len(CLASS_COLORS):
+        raise ValueError(f"class_regions draws at most {len(CLASS_COLORS)} classes, got {k}.")
+    xs, ys = np.linspace(*xlim, resolution), np.linspace(*ylim, resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    pts = jnp.asarray(np.stack([gx.ravel(), gy.ravel()], axis=1), dtype=jnp.float32)
+    z = np.asarray(predict(pts)).reshape(gx.shape)
+    ax.contourf(gx, gy, z, levels=np.arange(k + 1) - 0.5, colors=CLASS_COLORS[:k], alpha=alpha)
+    X = np.asarray(X)
+    for c in range(k):
+        pts_c = X[labels == c]
+        ax.scatter(
+            pts_c[:, 0],
+            pts_c[:, 1],
+            s=s,
+            c=CLASS_COLORS[c],
+            marker=CLASS_MARKERS[c],
+            label=f"class {c}",
+        )
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal", adjustable="box")
+
+
+def digit_images(
+    axes: Sequence[Axes],
+    images: ArrayLike,
+    titles: Sequence[str] | None = None,
+    *,
+    cmap: str = "gray_r",
+) -> None:
+    """Show rows of ``images: (m, 64)`` as 8x8 pictures, one per axis (ticks and grid off)."""
+    images = np.asarray(images)
+    for i, ax in enumerate(axes):
+        ax.imshow(images[i].reshape(8, 8), cmap=cmap, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+
+
+# --------------------------------------------------------------------------------------------
+# ch02b_autoencoders_word2vec: labelled 2-D embeddings.
+
+
+def labelled_points(
+    ax: Axes,
+    P: ArrayLike,
+    labels: Sequence[str],
+    *,
+    groups: Sequence[str] | None = None,
+    fontsize: float = 8,
+) -> None:
+    """Scatter 2-D points ``P: (n, 2)`` with a text label each, coloured by ``groups`` if given."""
+    P = np.asarray(P)
+    cmap = plt.get_cmap("tab10")
+    names = sorted(set(groups)) if groups is not None else []
+    colors = [cmap(names.index(g) % 10) for g in groups] if groups is not None else ["C0"] * len(P)
+    ax.scatter(P[:, 0], P[:, 1], s=12, c=colors)
+    for (x, y), text, col in zip(P, labels, colors, strict=True):
+        ax.annotate(
+            text, (x, y), fontsize=fontsize, color=col, xytext=(2, 2), textcoords="offset points"
+        )
+    for i, g in enumerate(names):
+        ax.scatter([], [], color=cmap(i % 10), label=g, s=12)
+    if names:
+        ax.legend(fontsize=7, loc="best")
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 3a (ch03a_backprop): computational graphs with their local derivatives.
+
+
+def _graph_layout(parents: Sequence[Sequence[int]]) -> np.ndarray:
+    """(x, y) for every node: x is the longest distance from an input, y spreads each column."""
+    depth: list[int] = []
+    for ps in parents:
+        depth.append(1 + max(depth[p] for p in ps) if ps else 0)
+    pos = np.zeros((len(parents), 2))
+    for column in set(depth):
+        members = [i for i, dpt in enumerate(depth) if dpt == column]
+        for rank, i in enumerate(members):
+            pos[i] = column, (len(members) - 1) / 2 - rank
+    return pos
+
+
+def computational_graph(
+    ax: Axes,
+    graph,
+    *,
+    values: Sequence[float] | None = None,
+    edge_labels: dict[tuple[int, int], str] | None = None,
+    node_labels: Sequence[str] | None = None,
+    highlight: Sequence[int] = (),
+    node_size: float = 0.28,
+    fontsize: float = 9,
+) -> None:
+    r"""Draw a :class:`course_lib.backprop.Graph` left to right, edges labelled.
+
+    Args:
+        ax: where to draw.
+        graph: the graph (nodes in topological order).
+        values: optional node values, written under each node's name.
+        edge_labels: text for each edge ``(i, j)``, e.g. the local derivative $z(i, j)$.
+        node_labels: text for each node (default: its name).
+        highlight: node indices of one path to draw in red (its edges too).
+        node_size: circle radius in layout units (columns are 1 apart).
+    """
+    pos = _graph_layout(graph.parents)
+    on_path = set(zip(highlight[:-1], highlight[1:], strict=True)) if len(highlight) > 1 else set()
+    for i, j in graph.edges:
+        (x0, y0), (x1, y1) = pos[i], pos[j]
+        vec = np.array([x1 - x0, y1 - y0])
+        unit = vec / np.linalg.norm(vec)
+        start, end = pos[i] + node_size * unit, pos[j] - node_size * unit
+        hot = (i, j) in on_path
+        ax.annotate(
+            "",
+            xy=end,
+            xytext=start,
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": "#d62728" if hot else "0.35",
+                "lw": 2.0 if hot else 1.1,
+                "shrinkA": 0,
+                "shrinkB": 0,
+            },
+        )
+        if edge_labels and (i, j) in edge_labels:
+            mid = start + 0.4 * (end - start)  # off-centre: crossing edges keep apart
+            ax.text(
+                *mid,
+                edge_labels[(i, j)],
+                ha="center",
+                va="center",
+                fontsize=fontsize - 1,
+                color="#d62728" if hot else "0.15",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9},
+            )
+    for k, name in enumerate(graph.names):
+        is_input = graph.ops[k] == "input"
+        face = "#fde0c5" if is_input else ("#ffd1d1" if k in highlight else "#d6e6f5")
+        ax.add_patch(plt.Circle(pos[k], node_size, fc=face, ec="0.2", lw=1.2, zorder=3))
+        text = name if node_labels is None else node_labels[k]
+        if values is not None:
+            text = f"{text}\n{values[k]:.3g}"
+        ax.text(*pos[k], text, ha="center", va="center", fontsize=fontsize, zorder=4)
+    ax.set_aspect("equal")
+    ax.set_xlim(pos[:, 0].min() - 0.5, pos[:, 0].max() + 0.5)
+    ax.set_ylim(pos[:, 1].min() - 0.5, pos[:, 1].max() + 0.5)
+    ax.axis("off")
+
+
+# --------------------------------------------------------------------------------------------
+# ch03b_optimizers: optimizer paths over the contours of a 2-D loss.
+
+#: One colour per method, the same in every figure of the optimizer notebook.
+METHOD_COLORS = {
+    "GD": "#1f77b4",
+    "momentum": "#ff7f0e",
+    "Nesterov": "#2ca02c",
+    "AdaGrad": "#d62728",
+    "RMSProp": "#9467bd",
+    "AdaDelta": "#8c564b",
+    "Adam": "#e377c2",
+    "Newton": "#17becf",
+    "CG": "#7f7f7f",
+}
+
+
+def loss_contours(
+    ax: Axes,
+    loss_fn: Callable[[np.ndarray], ArrayLike],
+    *,
+    xlim: tuple[float, float] = (-40.0, 40.0),
+    ylim: tuple[float, float] = (-40.0, 40.0),
+    levels: int | Sequence[float] = 12,
+    resolution: int = 121,
+    filled: bool = False,
+) -> None:
+    """Contours of a 2-D loss; ``loss_fn(w)`` gets a grid ``w: (2, ny, nx)`` (use w[0], w[1])."""
+    gx, gy = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
+    z = np.asarray(loss_fn(np.stack([gx, gy])))
+    draw = ax.contourf if filled else ax.contour
+    kw = {"cmap": "Greys_r", "alpha": 0.35} if filled else {"colors": "0.75", "linewidths": 0.8}
+    draw(gx, gy, z, levels=levels, **kw)
+    ax.plot(0, 0, "k+", ms=9)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel("$x$")
+    ax.set_ylabel("$y$")
+
+
+def optimizer_paths(
+    ax: Axes,
+    paths: dict[str, ArrayLike],
+    *,
+    upto: int | None = None,
+    marker_size: float = 3,
+    legend: bool = True,
+) -> None:
+    """Draw each named path ``(T, 2)`` of iterates (the first ``upto + 1``), a dot at its end."""
+    for i, (name, path) in enumerate(paths.items()):
+        path = np.asarray(path)
+        if upto is not None:
+            path = path[: upto + 1]
+        color = METHOD_COLORS.get(name, f"C{i % 10}")
+        ax.plot(path[:, 0], path[:, 1], "o-", color=color, lw=1.3, ms=marker_size, label=name)
+        ax.plot(path[-1, 0], path[-1, 1], "o", color=color, ms=7, mec="k", mew=0.8)
+    if legend and paths:
+        ax.legend(fontsize=8, loc="upper left", framealpha=0.85, frameon=True)
+
+
+def loss_curves(
+    ax: Axes,
+    losses: dict[str, ArrayLike],
+    *,
+    upto: int | None = None,
+    tol: float | None = None,
+    floor: float = 1e-12,
+) -> None:
+    """Semi-log plot of each named loss curve ``(T,)`` against the iteration, from 0."""
+    for i, (name, values) in enumerate(losses.items()):
+        values = np.asarray(values, dtype=float)
+        if upto is not None:
+            values = values[: upto + 1]
+        shown = np.clip(values, floor, 1e12)
+        color = METHOD_COLORS.get(name, f"C{i % 10}")
+        ax.semilogy(np.arange(len(shown)), shown, color=color, lw=1.6, label=name)
+    if tol is not None:
+        ax.axhline(tol, color="k", ls=":", lw=1, label=f"tolerance {tol:g}")
+    ax.set_xlabel("iteration $k$")
+    ax.set_ylabel("$L(w_k)$")
+    ax.set_ylim(floor, 1e9)
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 3c (ch03c_training_deep_nets): per-layer profiles through a deep network.
+
+
+def layer_profile(
+    ax: Axes,
+    series: dict[str, ArrayLike],
+    *,
+    ylabel: str,
+    logy: bool = True,
+    floor: float = 1e-30,
+) -> None:
+    """Plot named per-layer series ``(depth,)`` against the layer number 1..depth.
+
+    NaN entries (layers that do not exist) are left out; values are clipped below at
+    ``floor`` so that a vanished gradient still shows on a log scale.
+    """
+    from matplotlib.ticker import MaxNLocator  # only this plot needs it
+
+    for name, values in series.items():
+        values = np.asarray(values, dtype=float)
+        keep = np.isfinite(values)
+        layers_ = np.arange(1, values.size + 1)[keep]
+        shown = np.maximum(values[keep], floor) if logy else values[keep]
+        ax.plot(layers_, shown, "o-", ms=3, lw=1.5, label=name)
+    ax.set_xlabel("layer $l$ (1 = next to the input)")
+    ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if logy:
+        ax.set_yscale("log")
+    if len(series) > 1:
+        ax.legend(fontsize=8)

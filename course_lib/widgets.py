@@ -21,6 +21,7 @@ import ipywidgets as W
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 from IPython.display import display
 from matplotlib.figure import Figure
@@ -256,6 +257,503 @@ def activation_explorer(*, max_depth: int = 30) -> Demo:
         ),
         "weight": W.FloatSlider(
             value=1.0, min=0.25, max=4.0, step=0.05, description="weight w", continuous_update=False
+        ),
+    }
+    return Demo(controls, compute, draw)
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 2a (ch02a_shallow_models): three multiclass losses on three blobs.
+
+
+class MulticlassRun(NamedTuple):
+    """A multiclass fit on 2-D data and its training accuracy."""
+
+    fit: Any  # linear_models.MulticlassFit
+    accuracy: float
+
+
+def multiclass_explorer(
+    X: Array, labels: Array, *, key: Array, epochs: int = 20, lr: float = 0.1
+) -> Demo:
+    r"""Switch the multiclass loss and move $\lambda$; see the decision regions it learns.
+
+    ``X: (n, 2)`` points (a bias feature is added here) and ``labels: (n,)`` in ``0..k-1``.
+    The loss is a traced index and $\lambda$ a traced float inside one jitted ``lax.scan``
+    (:func:`course_lib.linear_models.multiclass_fit`), so nothing recompiles.
+    """
+    from course_lib import linear_models  # chapter-2 module, imported where it is used
+
+    Xb = data.add_bias(X)
+
+    def compute(loss: str, lam: float) -> MulticlassRun:
+        fit = linear_models.multiclass_fit(
+            Xb, labels, loss=loss, lr=lr, lam=lam, epochs=epochs, key=key
+        )
+        return MulticlassRun(fit, float(linear_models.accuracy(fit.W, Xb, labels)))
+
+    def draw(run: MulticlassRun, values: dict[str, Any]) -> Figure:
+        fig, (ax, ax2) = plotting.figure(2, width=4.4, height=3.8)
+        W = run.fit.W
+        plotting.class_regions(
+            ax, lambda P: linear_models.predict_class(W, data.add_bias(P)), X, labels
+        )
+        ax.set_title(f"{values['loss']}: accuracy {run.accuracy:.3f}")
+        ax.legend(fontsize=8, loc="lower center", ncols=3)
+        ax2.plot(np.arange(1, epochs + 1), np.asarray(run.fit.history.objective), "o-", ms=3)
+        ax2.set_xlabel("epoch")
+        ax2.set_ylabel("$J(W)$ after the epoch")
+        ax2.set_title(f"λ = {values['lam']:.3g},  ‖W‖ = {float(jnp.linalg.norm(W)):.3g}")
+        return fig
+
+    controls = {
+        "loss": W.Dropdown(
+            options=list(linear_models.MULTICLASS_LOSSES), value="softmax", description="loss"
+        ),
+        "lam": W.FloatLogSlider(
+            value=1e-3,
+            base=10,
+            min=-4,
+            max=0,
+            step=0.25,
+            description="λ",
+            readout_format=".4f",
+            continuous_update=False,
+        ),
+    }
+    return Demo(controls, compute, draw)
+
+
+# --------------------------------------------------------------------------------------------
+# ch02b_autoencoders_word2vec: the linear autoencoder's code size k, live.
+
+
+class CodeSizeResult(NamedTuple):
+    """The linear autoencoder trained with ``k`` active code units, and the SVD's error."""
+
+    k: int
+    error: float  # relative reconstruction error of the autoencoder
+    svd_error: float  # the Eckart–Young optimum at this k (relative)
+    svd_curve: np.ndarray  # (k_max + 1,) relative SVD error for k = 0..k_max
+    recon: np.ndarray  # (n_show, d) reconstructions of the first images (mean added back)
+    originals: np.ndarray  # (n_show, d)
+
+
+def code_size_explorer(
+    X: Array, *, k_max: int = 16, steps: int = 600, n_show: int = 8, seed: int = 0
+) -> Demo:
+    r"""Slide $k$, the number of code units of a linear autoencoder on images ``X: (n, 64)``.
+
+    One autoencoder shape (``k_max`` units) is compiled once; the slider switches units off
+    with a traced mask, so moving it never recompiles. Shows reconstructions and the error
+    against the truncated SVD's (the best any rank-$k$ model can do).
+    """
+    from course_lib import autoencoders
+
+    X = jnp.asarray(X)
+    mean = jnp.mean(X, axis=0)
+    D = X - mean[None, :]
+    total = float(jnp.sum(D**2))
+    s2 = np.asarray(jnp.linalg.svd(D, compute_uv=False), np.float64) ** 2
+    # Eckart-Young at every k at once: the energy left in the discarded singular values
+    svd_curve = np.array([s2[k:].sum() for k in range(k_max + 1)]) / total
+
+    def compute(k: int) -> CodeSizeResult:
+        params, _ = autoencoders.fit_linear(
+            D, key=jax.random.key(seed), k=k_max, k_active=k, steps=steps
+        )
+        mask = autoencoders.code_mask(k, k_max)
+        err = float(autoencoders.linear_loss(params, D, code_mask=mask)) / total
+        recon = autoencoders.linear_reconstruct(params, D[:n_show], code_mask=mask) + mean[None, :]
+        return CodeSizeResult(
+            k, err, float(svd_curve[k]), svd_curve, np.asarray(recon), np.asarray(X[:n_show])
+        )
+
+    def draw(res: CodeSizeResult, values: dict[str, Any]) -> Figure:
+        fig = plt.figure(figsize=(9.0, 2.5), layout="constrained")
+        left, right = fig.subfigures(1, 2, width_ratios=[1.4, 1.0])
+        axes = left.subplots(2, res.recon.shape[0])
+        for c in range(res.recon.shape[0]):
+            for r, imgs in enumerate((res.originals, np.clip(res.recon, 0, 1))):
+                axes[r, c].imshow(imgs[c].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
+                axes[r, c].set_xticks([])
+                axes[r, c].set_yticks([])
+                axes[r, c].grid(False)
+        axes[0, 0].set_ylabel("input", fontsize=8)
+        axes[1, 0].set_ylabel(f"k = {res.k}", fontsize=8)
+        ax = right.subplots()
+        ax.plot(np.arange(k_max + 1), res.svd_curve, "k.-", label="truncated SVD (optimum)")
+        ax.plot([res.k], [res.error], "ro", ms=8, label="linear autoencoder")
+        ax.set_xlabel("code size $k$")
+        ax.set_ylabel("relative error $\\|D - \\hat D\\|^2 / \\|D\\|^2$")
+        ax.set_title(f"k = {res.k}: error {res.error:.3f} (SVD {res.svd_error:.3f})", fontsize=9)
+        ax.legend(fontsize=8)
+        return fig
+
+    controls = {
+        "k": W.IntSlider(
+            value=4, min=1, max=k_max, description="code size k", continuous_update=False
+        )
+    }
+    return Demo(controls, compute, draw)
+
+
+# --------------------------------------------------------------------------------------------
+# ch03b_optimizers: the optimizer race on the bowl L = x^2 + b y^2.
+
+
+def bowl(w: Array, b: Any = 4.0) -> Array:
+    r"""The bowl $L = x^2 + b\,y^2$ of Aggarwal Fig 3.9 ($b = 4$; $b = 1$ is the round one).
+
+    ``w`` has shape ``(2, ...)``: a point, or a grid of points stacked on the first axis.
+    """
+    return w[0] ** 2 + b * w[1] ** 2
+
+
+@functools.partial(jax.jit, static_argnames=("steps",))
+def _race(lr, adaptive_lr, beta, b, start, *, steps: int):
+    from course_lib import optim  # imported here: the chapter-1 demos do not need it
+
+    zoo = optim.optimizer_zoo(lr, adaptive_lr, beta)
+    return optim.race(lambda w: bowl(w, b), list(zoo.values()), start, steps)
+
+
+def race_cache_size() -> int:
+    """How many times the race's jitted scan has been compiled (for no-recompile checks)."""
+    return _race._cache_size()
+
+
+class RaceResult(NamedTuple):
+    """Seven optimizers on one bowl: their paths, losses and iteration counts."""
+
+    names: tuple[str, ...]
+    paths: np.ndarray  # (7, steps + 1, 2)
+    losses: np.ndarray  # (7, steps + 1)
+    counts: np.ndarray  # (7,) first k with L(w_k) < tol, -1 if never
+
+
+def race_bowl(
+    lr: float,
+    adaptive_lr: float,
+    beta: float,
+    b: float = 4.0,
+    *,
+    start: tuple[float, float] = (30.0, 20.0),
+    steps: int = 300,
+    tol: float = 1e-6,
+) -> RaceResult:
+    r"""Race the seven methods of :func:`course_lib.optim.optimizer_zoo` on $x^2 + b\,y^2$.
+
+    One call of one jitted ``lax.scan``; ``lr``, ``adaptive_lr``, ``beta`` and ``b`` are traced,
+    so new values never recompile (only a new ``steps`` does).
+    """
+    from course_lib import optim
+
+    f = jnp.result_type(float)
+    out = _race(
+        jnp.asarray(lr, f),
+        jnp.asarray(adaptive_lr, f),
+        jnp.asarray(beta, f),
+        jnp.asarray(b, f),
+        jnp.asarray(start, f),
+        steps=steps,
+    )
+    counts = optim.steps_to_tolerance(out.loss, tol)
+    return RaceResult(optim.ZOO, np.asarray(out.params), np.asarray(out.loss), np.asarray(counts))
+
+
+_POWER_OF_TEN = matplotlib.ticker.FuncFormatter(lambda v, _: f"1e{round(np.log10(v)):d}")
+
+
+def draw_race(
+    result: RaceResult,
+    methods: Iterable[str],
+    t: int,
+    b: float,
+    *,
+    tol: float = 1e-6,
+    width: float = 4.6,
+    height: float = 3.9,
+) -> Figure:
+    """The race at iteration ``t``: paths over the contours, and the loss curves (log scale)."""
+    chosen = [m for m in result.names if m in set(methods)]
+    index = {m: i for i, m in enumerate(result.names)}
+    t = int(min(max(t, 0), result.paths.shape[1] - 1))
+    # A fixed layout, not "constrained": the layout solver took 60% of a redraw.
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(2 * width, height))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.92, wspace=0.22)
+    plotting.loss_contours(
+        ax, lambda w: bowl(w, b), levels=np.geomspace(10, 4000, 9), resolution=81
+    )
+    plotting.optimizer_paths(
+        ax, {m: np.clip(result.paths[index[m]], -1e3, 1e3) for m in chosen}, upto=t
+    )
+    # Plain text, no mathtext: parsing "$...$" anew for every frame cost more than the plot.
+    ax.set_title(f"L = x² + {b:.3g} y²,  iteration {t}")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    plotting.loss_curves(
+        ax2, {m: result.losses[index[m]] for m in chosen}, upto=result.paths.shape[1] - 1, tol=tol
+    )
+    ax2.axvline(t, color="0.5", lw=1)
+    ax2.set_xlabel("iteration k")
+    ax2.set_ylabel("L(w_k)")
+    ax2.yaxis.set_major_formatter(_POWER_OF_TEN)
+    ax2.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    labels = [
+        f"{m}: {result.counts[index[m]]}" if result.counts[index[m]] >= 0 else f"{m}: —"
+        for m in chosen
+    ]
+    ax2.set_title("iterations to reach the tolerance", fontsize=9)
+    handles = ax2.get_lines()[: len(chosen)]
+    if handles:
+        ax2.legend(handles, labels, fontsize=7, loc="upper right", ncols=2)
+    return fig
+
+
+def optimizer_race(*, steps: int = 300, tol: float = 1e-6) -> Demo:
+    r"""Race GD, momentum, Nesterov, AdaGrad, RMSProp, AdaDelta and Adam on $x^2 + b\,y^2$.
+
+    Controls: ``lr`` ($\alpha$ of GD, momentum and Nesterov), ``adaptive_lr`` ($\alpha$ of
+    AdaGrad, RMSProp and Adam), ``beta`` (momentum), ``b`` (the bowl's $y$ curvature),
+    ``methods`` (which to show) and ``t`` (the iteration shown; the play button animates it).
+    All seven methods are computed at once by one jitted scan; ``methods`` and ``t`` only redraw.
+    """
+    from course_lib import optim
+
+    def compute(lr: float, adaptive_lr: float, beta: float, b: float) -> RaceResult:
+        return race_bowl(lr, adaptive_lr, beta, b, steps=steps, tol=tol)
+
+    def draw(result: RaceResult, values: dict[str, Any]) -> Figure:
+        return draw_race(result, values["methods"], values["t"], values["b"], tol=tol)
+
+    slider = {"continuous_update": False, "style": {"description_width": "initial"}}
+    controls = {
+        "lr": W.FloatLogSlider(
+            value=0.1,
+            base=10,
+            min=-2,
+            max=np.log10(0.3),
+            step=0.02,
+            description="α (GD, momentum, Nesterov)",
+            readout_format=".3f",
+            **slider,
+        ),
+        "adaptive_lr": W.FloatLogSlider(
+            value=1.0,
+            base=10,
+            min=-1.5,
+            max=1,
+            step=0.05,
+            description="α (AdaGrad, RMSProp, Adam)",
+            readout_format=".3f",
+            **slider,
+        ),
+        "beta": W.FloatSlider(
+            value=0.5, min=0.0, max=0.99, step=0.01, description="momentum β", **slider
+        ),
+        "b": W.FloatSlider(value=4.0, min=1.0, max=10.0, step=0.5, description="bowl b", **slider),
+        "methods": W.SelectMultiple(
+            options=list(optim.ZOO),
+            value=("GD", "momentum", "Adam"),
+            rows=7,
+            description="methods",
+        ),
+        "t": W.IntSlider(value=60, min=0, max=steps, description="iteration t"),
+    }
+    play = W.Play(value=60, min=0, max=100, step=1, interval=150, description="play")
+    W.jslink((play, "value"), (controls["t"], "value"))
+    return Demo(controls, compute, draw, redraw_only={"methods", "t"}, extra=[play])
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 3a (ch03a_backprop): gradient checking, the relative error against the step epsilon.
+
+GRADCHECK_CONFIGS = (
+    ("float32", "forward"),
+    ("float32", "central"),
+    ("float64", "forward"),
+    ("float64", "central"),
+)
+"""The four curves of :func:`gradcheck_explorer`, in the order of its results."""
+
+
+def _gradcheck_rho(params, X, labels, eps, activation):
+    """Relative error of ``mlp.backprop_pre`` vs finite differences, for every config."""
+    from jax.flatten_util import ravel_pytree
+
+    from course_lib import gradcheck, mlp
+
+    out = []
+    for dtype_name, kind in GRADCHECK_CONFIGS:
+        dtype = jnp.dtype(dtype_name)
+        p = jax.tree.map(lambda a, dt=dtype: a.astype(dt), params)
+        Xd = X.astype(dtype)
+        flat, unravel = ravel_pytree(p)
+        analytic = ravel_pytree(mlp.backprop_pre(p, Xd, labels, activation))[0]
+
+        def f(v, Xd=Xd, unravel=unravel):
+            return mlp.loss(unravel(v), Xd, labels, activation)
+
+        estimate = gradcheck.fd_gradient(f, flat, eps.astype(dtype), kind)
+        out.append(gradcheck.vector_relative_error(estimate, analytic).astype(jnp.float64))
+    return jnp.stack(out)
+
+
+_gradcheck_point = jax.jit(_gradcheck_rho, static_argnames=("activation",))
+
+
+def gradcheck_cache_size() -> int:
+    """How many versions of the per-epsilon function are compiled (should stay 1)."""
+    return _gradcheck_point._cache_size()
+
+
+class GradcheckResult(NamedTuple):
+    """What :func:`gradcheck_explorer` computes for one epsilon."""
+
+    eps: float
+    rho: np.ndarray  # (4,) relative error for each of GRADCHECK_CONFIGS
+
+
+def gradcheck_explorer(
+    params,
+    X: Array,
+    labels: Array,
+    *,
+    activation: str = "tanh",
+    eps: float = 1e-6,
+    grid: int = 45,
+    threshold: float = 1e-6,
+) -> Demo:
+    r"""Slide $\epsilon$ (log scale, $10^{-12}$ to $10^{-1}$) and watch the relative error $\rho$.
+
+    The four V-shaped curves ($\rho$ against $\epsilon$ for forward/central differences in
+    float32/float64, Aggarwal §3.2.10) are computed once, on a grid, by the same jitted function
+    that the slider calls for the chosen $\epsilon$; $\epsilon$ is traced, so moving the slider
+    never recompiles (:func:`gradcheck_cache_size`). Runs under
+    ``jax.enable_x64(True)``; ``params`` (a tuple of ``mlp.Dense``) and ``X: (n, d)`` are cast
+    to each precision inside.
+    """
+    eps_grid = np.logspace(-12, -1, grid)
+    with jax.enable_x64(True):
+        p64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), params)
+        X64 = jnp.asarray(X, jnp.float64)
+        # One compiled function serves the grid and the slider: eps is traced.
+        curves = np.stack(
+            [
+                np.asarray(
+                    _gradcheck_point(p64, X64, labels, jnp.float64(e), activation=activation)
+                )
+                for e in eps_grid
+            ]
+        )  # (grid, 4)
+
+    def compute(eps: float) -> GradcheckResult:
+        with jax.enable_x64(True):
+            rho = _gradcheck_point(p64, X64, labels, jnp.float64(eps), activation=activation)
+            return GradcheckResult(float(eps), np.asarray(rho))
+
+    colors = ("#ff7f0e", "#d62728", "#1f77b4", "#2ca02c")
+
+    def draw(result: GradcheckResult, values: dict[str, Any]) -> Figure:
+        fig, (ax,) = plotting.figure(1, width=7.0, height=4.2)
+        floor = 1e-17  # an exact match (rho = 0) cannot go on a log axis
+        for k, (dt, kind) in enumerate(GRADCHECK_CONFIGS):
+            ls = "-" if kind == "central" else "--"
+            ax.plot(
+                eps_grid,
+                np.maximum(curves[:, k], floor),
+                ls,
+                color=colors[k],
+                lw=1.8,
+                label=f"{dt}, {kind}",
+            )
+            ax.plot(result.eps, max(result.rho[k], floor), "o", color=colors[k], ms=8)
+        ax.axvline(result.eps, color="0.4", lw=1)
+        ax.axhline(threshold, color="k", ls=":", lw=1, label=f"threshold {threshold:g}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_ylim(1e-13, 3.0)
+        ax.set_xlabel(r"step $\epsilon$")
+        ax.set_ylabel(r"relative error $\rho$")
+        best = " | ".join(
+            f"f{dt[-2:]} {kind[:3]}: {r:.1e}"
+            for (dt, kind), r in zip(GRADCHECK_CONFIGS, result.rho, strict=True)
+        )
+        ax.set_title(f"ε = {result.eps:.1e}   ({best})", fontsize=9)
+        ax.legend(fontsize=8, loc="lower left", ncol=2)
+        return fig
+
+    controls = {
+        "eps": W.FloatLogSlider(
+            value=eps,
+            base=10,
+            min=-12,
+            max=-1,
+            step=0.25,
+            description="step ε",
+            readout_format=".1e",
+            continuous_update=False,
+        )
+    }
+    demo = Demo(controls, compute, draw)
+    demo.curves = curves
+    demo.eps_grid = eps_grid
+    return demo
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 3c (ch03c_training_deep_nets): gradients and activations through a deep network.
+
+
+def depth_explorer(*, max_depth: int = 30, width: int = 64, seed: int = 0) -> Demo:
+    r"""Pick the activation, the depth and the initial scale; see what reaches each layer.
+
+    Draws, per layer of a deep square network (:func:`course_lib.deepnets.depth_statistics`),
+    the variance of the activations $h_l$ and the norm of the weight gradient
+    $\|\partial L/\partial W_l\|$. The activation, depth and gain are traced arguments of one
+    jitted function: moving any control never recompiles.
+    """
+    from course_lib import deepnets  # here, not at the top: only this demo needs it
+
+    key = jax.random.key(seed)
+
+    def compute(activation: str, depth: int, gain: float) -> Any:
+        stats = deepnets.depth_statistics(
+            activation, depth=depth, gain=gain, key=key, max_depth=max_depth, width=width
+        )
+        return jax.tree.map(np.asarray, stats)
+
+    def draw(stats: Any, values: dict[str, Any]) -> Figure:
+        fig, (ax, ax2) = plotting.figure(2, width=4.4, height=3.4)
+        plotting.layer_profile(ax, {"": stats.activation_var}, ylabel="Var$(h_l)$")
+        ax.set_title(f"{values['activation']}, gain {values['gain']:.2f}: activations")
+        plotting.layer_profile(
+            ax2, {"": stats.weight_grad_norm}, ylabel="$\\|\\partial L/\\partial W_l\\|$"
+        )
+        g = stats.weight_grad_norm[np.isfinite(stats.weight_grad_norm)]
+        ratio = g[0] / g[-1] if g[-1] > 0 else np.inf
+        ax2.set_title(f"gradient norms (layer 1 / top = {ratio:.2g})")
+        for a in (ax, ax2):
+            a.set_xlim(0.5, max_depth + 0.5)
+        return fig
+
+    controls = {
+        "activation": W.Dropdown(
+            options=list(deepnets.DEPTH_ACTIVATIONS), value="tanh", description="Φ"
+        ),
+        "depth": W.IntSlider(
+            value=20, min=1, max=max_depth, description="depth", continuous_update=False
+        ),
+        "gain": W.FloatLogSlider(
+            value=1.0,
+            base=2,
+            min=-2,
+            max=2,
+            step=0.25,
+            description="gain × Xavier",
+            readout_format=".2f",
+            continuous_update=False,
         ),
     }
     return Demo(controls, compute, draw)

@@ -174,3 +174,35 @@ def test_builder_docstring_example():
 
     failures, tried = doctest.testmod(backprop, verbose=False)
     assert tried >= 4 and failures == 0
+
+
+def test_sin_cos_graph_is_fig_3_3():
+    graph = backprop.sin_cos_graph()
+    assert graph == _graph_fig_3_3()
+    w = 0.7
+    grads = backprop.gradient(graph, {"w": w}, "o")
+    assert grads["w"] == pytest.approx(2 * w * (math.cos(w * w) - math.sin(w * w)), rel=1e-12)
+
+
+def test_averaged_layered_graph_does_not_saturate_and_equals_jax_grad():
+    graph = backprop.layered_graph(100, 3, average=True)
+    assert backprop.count_paths(graph, "w", "o") == 100**3
+    assert graph.ops[-2] == "sigmoid_mean"
+
+    def f(w):
+        h = jnp.full((100,), jax.nn.sigmoid(w))
+        for _ in range(2):
+            h = jnp.full((100,), jax.nn.sigmoid(h.mean()))
+        return h.sum()
+
+    w = 0.5
+    z = backprop.local_derivatives(graph, backprop.forward(graph, {"w": w}))
+    dp = backprop.reverse_accumulate(graph, z, "o")
+    expected = float(jax.grad(f)(jnp.float64(w)))
+    assert abs(expected) > 1e-3  # no saturation
+    assert dp.adjoints[0] == pytest.approx(expected, rel=1e-10)
+    small = backprop.layered_graph(3, 3, average=True)
+    zs = backprop.local_derivatives(small, backprop.forward(small, {"w": w}))
+    assert backprop.path_sum(small, zs, "w", "o").derivative == pytest.approx(
+        backprop.reverse_accumulate(small, zs, "o").adjoints[0], rel=1e-12
+    )

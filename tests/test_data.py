@@ -337,3 +337,48 @@ def test_english_text_is_offline_prose():
     assert text == data.english_text()  # deterministic order
     common = {w.lower() for w in words}
     assert {"the", "of", "and", "function", "object"} <= common
+
+
+# ---------------------------------------------------------------------- chapter 2b generators
+
+
+def test_swiss_roll_lies_on_its_planted_sheet():
+    ds = data.swiss_roll(key=KEY, n=300, noise=0.0)
+    tau = 2 * np.pi * 1.25
+    t = np.asarray(ds.y) * tau
+    X = np.asarray(ds.X)
+    np.testing.assert_allclose(X[:, 0], t * np.cos(t) / tau, atol=1e-5)
+    np.testing.assert_allclose(X[:, 2], t * np.sin(t) / tau, atol=1e-5)
+    assert np.all(np.abs(X[:, 1]) <= 1) and X.shape == (300, 3)
+    with pytest.raises(ValueError, match="`noise` must be non-negative"):
+        data.swiss_roll(key=KEY, n=5, noise=-1.0)
+
+
+def test_planted_ratings_are_low_rank_plus_noise():
+    r = data.planted_ratings(key=KEY, n_users=30, n_items=20, rank=2, noise=0.0, observed=0.5)
+    s = np.linalg.svd(np.asarray(r.R) - 3.0, compute_uv=False)
+    assert s[2] < 1e-4 * s[0]  # exactly rank 2 without noise
+    np.testing.assert_allclose(np.asarray(r.mask + r.test_mask), 1.0)
+    assert 0.35 < float(r.mask.mean()) < 0.65
+    with pytest.raises(ValueError, match="`observed` must lie in"):
+        data.planted_ratings(key=KEY, observed=1.5)
+
+
+def test_planted_corpus_follows_its_grammar():
+    c = data.planted_corpus(key=KEY, n_sentences=200)
+    assert c.tokens == data.planted_corpus(key=KEY, n_sentences=200).tokens
+    classes = set(c.word_class.values())
+    assert classes == {"animal", "food", "furniture", "color", "person"}
+    # every "eats" is followed by "the" and a food, and preceded by an animal
+    for i, w in enumerate(c.tokens):
+        if w == "eats":
+            assert c.word_class[c.tokens[i - 1]] == "animal"
+            assert c.tokens[i + 1] == "the" and c.word_class[c.tokens[i + 2]] == "food"
+    assert set(c.word_class) <= set(c.tokens)
+
+
+def test_two_communities_errors():
+    with pytest.raises(ValueError, match="`n` must be at least 4"):
+        data.two_communities(key=KEY, n=3)
+    with pytest.raises(ValueError, match="`p_in` must lie in"):
+        data.two_communities(key=KEY, p_in=2.0)

@@ -77,3 +77,48 @@ def test_relative_error_edge_cases_and_errors():
         gradcheck.finite_difference(_logistic, W, 1e-3, "backward")
     with pytest.raises(ValueError, match=r"`eps`"):
         gradcheck.finite_difference(_logistic, W, 0.0)
+
+
+@pytest.mark.parametrize("kind", ["forward", "central"])
+def test_vectorized_fd_gradient_equals_the_loop_and_jax_grad(kind):
+    eps = 1e-6 if kind == "forward" else 1e-5
+    vec = gradcheck.fd_gradient(_logistic, W, eps, kind)
+    loop = gradcheck.finite_difference(_logistic, W, eps, kind)
+    np.testing.assert_allclose(vec, loop, rtol=1e-8)
+    np.testing.assert_allclose(
+        vec, jax.grad(_logistic)(W), rtol=1e-5 if kind == "forward" else 1e-9
+    )
+
+
+def test_fd_gradient_under_jit_does_not_recompile_for_a_new_eps():
+    fn = jax.jit(lambda w, e: gradcheck.fd_gradient(_logistic, w, e))
+    a = fn(W, 1e-3)
+    b = fn(W, 1e-5)
+    assert fn._cache_size() == 1
+    g = jax.grad(_logistic)(W)
+    # central differences: the error shrinks like eps^2 until round-off takes over
+    assert float(gradcheck.vector_relative_error(b, g)) < float(
+        gradcheck.vector_relative_error(a, g)
+    )
+
+
+def test_vector_relative_error_is_the_norm_ratio_and_zero_for_equal_vectors():
+    ge = np.array([1.0, 2.0, -2.0])
+    ga = np.array([1.0, 2.5, -2.0])
+    expected = 0.5 / np.linalg.norm(ge + ga)
+    assert float(gradcheck.vector_relative_error(ge, ga)) == pytest.approx(expected, rel=1e-12)
+    assert float(gradcheck.vector_relative_error(ga, ga)) == 0.0
+    assert float(gradcheck.vector_relative_error(np.zeros(3), np.zeros(3))) == 0.0
+    # a gradient entry near 0 spoils the per-entry maximum, not the vector version
+    ge, ga = np.array([1.0, 1e-12]), np.array([1.0, -1e-12])
+    assert gradcheck.relative_error(ge, ga).max() == np.inf
+    assert float(gradcheck.vector_relative_error(ge, ga)) < 1e-11
+
+
+def test_fd_gradient_errors():
+    with pytest.raises(ValueError, match="unknown `kind`"):
+        gradcheck.fd_gradient(_logistic, W, 1e-3, "backward")
+    with pytest.raises(ValueError, match="`w` must be a 1-D float array"):
+        gradcheck.fd_gradient(_logistic, jnp.ones((2, 2)), 1e-3)
+    with pytest.raises(ValueError, match="shapes differ"):
+        gradcheck.vector_relative_error(np.ones(2), np.ones(3))

@@ -114,3 +114,33 @@ def test_layers_compose_into_a_network_whose_chain_of_backwards_is_jax_grad():
     for got, exp in [(g_p1, e_p1), (g_bn, e_bn), (g_p2, e_p2)]:
         for a, b in zip(got, exp, strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_tied_autoencoder_gradient_is_the_sum_of_its_copies(fd_gradient):
+    """§3.2.9: dL/dW = (dL/dW_enc)^T + dL/dW_dec, with the copies' gradients from jax.grad."""
+    W = jax.random.normal(jax.random.key(5), (3, 5)) * 0.5  # (k, d)
+    auto = jax.grad(layers.tied_autoencoder_loss)(W, X)
+    g_enc, g_dec = jax.grad(layers.untied_autoencoder_loss, argnums=(0, 1))(W.T, W, X)
+    hand = layers.tied_autoencoder_grad(W, X)
+    np.testing.assert_allclose(hand.total, auto, rtol=1e-10)
+    np.testing.assert_allclose(hand.enc_copy, g_enc, rtol=1e-10)
+    np.testing.assert_allclose(hand.dec_copy, g_dec, rtol=1e-10)
+    np.testing.assert_allclose(g_enc.T + g_dec, auto, rtol=1e-10)
+    fd = fd_gradient(lambda w: layers.tied_autoencoder_loss(jnp.asarray(w), X), np.asarray(W))
+    np.testing.assert_allclose(hand.total, fd, rtol=1e-6, atol=1e-9)
+    # neither copy alone is the gradient
+    assert not np.allclose(hand.dec_copy, auto, rtol=1e-3)
+
+
+def test_softmax_jacobian_function_equals_jax_jacobian_and_gives_p_minus_y():
+    v = X[1]
+    J = layers.softmax_jacobian(v)
+    np.testing.assert_allclose(J, jax.jacobian(jax.nn.softmax)(v), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(J.sum(axis=0), 0.0, atol=1e-15)  # probabilities sum to 1
+    # Ex 3.10 (b): J^T (dL/do) with L = -log o_c is o - onehot(c)
+    c = 2
+    o = jax.nn.softmax(v)
+    dL_do = -jax.nn.one_hot(c, 5) / o
+    np.testing.assert_allclose(J.T @ dL_do, o - jax.nn.one_hot(c, 5), rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match="`v` must be one example"):
+        layers.softmax_jacobian(X)

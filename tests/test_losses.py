@@ -49,6 +49,7 @@ def test_registry_covers_every_loss_in_the_module():
         if not name.startswith("_")
         and hasattr(losses, f"{name}_grad")
         and name not in {"risk", "softmax_cross_entropy"}  # not functions of the margin
+        and name not in losses.MULTICLASS_LOSSES  # functions of a score vector (below)
     }
     assert pairs == set(losses.MARGIN_LOSSES) == set(NUMPY_LOSSES)
     for name, entry in losses.MARGIN_LOSSES.items():
@@ -405,3 +406,132 @@ def test_cross_entropy_under_jit_with_traced_labels():
     )
     with pytest.raises(ValueError, match=r"`labels` must have shape"):
         jitted(logits, labels[:3])
+
+
+# ---------------------------------------------------------------- multiclass losses (§2.3)
+
+MULTICLASS = ("multiclass_perceptron", "weston_watkins", "softmax")
+
+
+def _np_multiclass(name, v, c):
+    """Independent per-example NumPy loops for Eq 2.22, 2.25 and 2.31."""
+    out = []
+    for row, cls in zip(np.atleast_2d(v), np.atleast_1d(c), strict=True):
+        others = [row[r] - row[cls] for r in range(row.size) if r != cls]
+        if name == "multiclass_perceptron":
+            out.append(max(max(others), 0.0))
+        elif name == "weston_watkins":
+            out.append(sum(max(t + 1.0, 0.0) for t in others))
+        else:
+            out.append(-row[cls] + math.log(sum(math.exp(x) for x in row)))
+    return np.array(out)
+
+
+def _random_scores(seed, n=40, k=4):
+    rng = np.random.default_rng(seed)
+    return rng.normal(scale=2.0, size=(n, k)), rng.integers(0, k, size=n)
+
+
+def test_multiclass_registry():
+    assert set(losses.MULTICLASS_LOSSES) == set(MULTICLASS)
+    assert losses.MULTICLASS_LOSSES["weston_watkins"].grad is losses.weston_watkins_grad
+    assert losses.get_multiclass("softmax").fn is losses.softmax_cross_entropy
+    with pytest.raises(ValueError, match=r"unknown multiclass loss 'svm'.*weston_watkins"):
+        losses.get_multiclass("svm")
+
+
+@pytest.mark.parametrize("name", MULTICLASS)
+def test_multiclass_loss_values_match_numpy_loops(name):
+    v, c = _random_scores(20)
+    got = losses.get_multiclass(name).fn(v, jnp.asarray(c))
+    np.testing.assert_allclose(got, _np_multiclass(name, v, c), rtol=1e-12, atol=1e-14)
+    assert losses.get_multiclass(name).fn(v[0], jnp.asarray(c[0])).shape == ()
+
+
+@pytest.mark.parametrize("name", MULTICLASS)
+def test_multiclass_hand_grad_equals_jax_grad(name):
+    v, c = _random_scores(21)  # continuous random scores: no ties, no kinks
+    loss = losses.get_multiclass(name)
+    auto = jax.vmap(jax.grad(loss.fn))(jnp.asarray(v), jnp.asarray(c))
+    np.testing.assert_allclose(loss.grad(v, jnp.asarray(c)), auto, rtol=RTOL, atol=ATOL)
+    assert np.any(np.asarray(auto) != 0)  # not a vacuous comparison
+
+
+@pytest.mark.parametrize("name", MULTICLASS)
+def test_multiclass_hand_grad_equals_finite_differences(name, fd_gradient):
+    v, c = _random_scores(22, n=8)
+    loss = losses.get_multiclass(name)
+    for row, cls in zip(v, c, strict=True):
+        fd = fd_gradient(lambda s, cls=cls: loss.fn(s, jnp.asarray(cls)), row)
+        np.testing.assert_allclose(loss.grad(row, jnp.asarray(cls)), fd, rtol=1e-6, atol=1e-8)
+
+
+def test_multiclass_grads_touch_two_rows_some_rows_all_rows():
+    """Eq 2.23: the perceptron touches at most 2 classes; Weston–Watkins up to k; softmax all k."""
+    v, c = _random_scores(23, n=200, k=5)
+    c = jnp.asarray(c)
+    nz = {
+        name: np.sum(np.asarray(losses.get_multiclass(name).grad(v, c)) != 0, axis=1)
+        for name in MULTICLASS
+    }
+    assert set(nz["multiclass_perceptron"]) == {0, 2}
+    assert nz["weston_watkins"].max() == 5 and nz["weston_watkins"].min() == 0
+    assert np.all(nz["softmax"] == 5)
+    # Every gradient with respect to the scores sums to zero (adding a constant to all scores
+    # changes no loss).
+    for name in MULTICLASS:
+        np.testing.assert_allclose(
+            losses.get_multiclass(name).grad(v, c).sum(axis=1), 0, atol=1e-12
+        )
+
+
+def test_softmax_score_gradient_is_p_minus_onehot_eq_2_34():
+    v, c = _random_scores(24)
+    p = np.exp(v) / np.exp(v).sum(axis=1, keepdims=True)
+    onehot = np.eye(v.shape[1])[c]
+    np.testing.assert_allclose(
+        losses.get_multiclass("softmax").grad(v, jnp.asarray(c)), p - onehot, rtol=1e-12, atol=1e-15
+    )
+
+
+def test_multiclass_perceptron_tie_counts_as_a_mistake():
+    g = losses.multiclass_perceptron_grad(jnp.zeros(3), jnp.asarray(1))
+    np.testing.assert_array_equal(g, [1.0, -1.0, 0.0])  # first other class on a tie
+    g = losses.multiclass_perceptron_grad(jnp.array([0.0, 1.0, 0.5]), jnp.asarray(1))
+    np.testing.assert_array_equal(g, [0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    ("multi", "binary"),
+    [("multiclass_perceptron", "perceptron"), ("weston_watkins", "hinge"), ("softmax", "logistic")],
+)
+def test_two_classes_reduce_to_binary_losses_of_w1_minus_w2(multi, binary):
+    """Exercises 2.4/2.5: with k = 2, class 0 <-> y = +1, the loss is L(y (v_0 - v_1))."""
+    v, c = _random_scores(25, n=60, k=2)
+    y = np.where(c == 0, 1.0, -1.0)
+    z = y * (v[:, 0] - v[:, 1])
+    np.testing.assert_allclose(
+        losses.get_multiclass(multi).fn(v, jnp.asarray(c)),
+        losses.get(binary).fn(z),
+        rtol=1e-12,
+        atol=1e-14,
+    )
+    g = np.asarray(losses.get_multiclass(multi).grad(v, jnp.asarray(c)))
+    # d/dv_0 = y L'(z) and d/dv_1 = -y L'(z).
+    np.testing.assert_allclose(
+        g[:, 0], y * np.asarray(losses.get(binary).grad(z)), rtol=1e-12, atol=1e-14
+    )
+    np.testing.assert_allclose(g[:, 1], -g[:, 0], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["multiclass_perceptron", "weston_watkins"])
+def test_multiclass_loss_input_errors(name):
+    loss = losses.get_multiclass(name)
+    with pytest.raises(TypeError, match=r"`labels`.*integer"):
+        loss.fn(np.zeros((2, 3)), jnp.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"`labels` must have shape \(2,\).*`scores`"):
+        loss.grad(np.zeros((2, 3)), jnp.array([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"`labels` must lie in 0\.\.2"):
+        loss.fn(np.zeros((2, 3)), jnp.array([0, 3]))
+    with pytest.raises(ValueError, match=r"`scores` must be 1 or 2-dimensional"):
+        loss.fn(np.zeros((2, 3, 1)), jnp.zeros((2, 3), int))

@@ -46,6 +46,14 @@ PAIRS = {
         lambda: optim.rmsprop(0.05, decay=0.5, eps=1e-6),
         lambda: optax.rmsprop(0.05, decay=0.5, eps=1e-6),
     ),
+    "rmsprop-nesterov": (
+        lambda: optim.rmsprop(0.05, momentum=0.8, nesterov=True),
+        lambda: optax.rmsprop(0.05, momentum=0.8, nesterov=True),
+    ),
+    "rmsprop-momentum": (
+        lambda: optim.rmsprop(0.05, momentum=0.5),
+        lambda: optax.rmsprop(0.05, momentum=0.5),
+    ),
     "adadelta": (lambda: optim.adadelta(1.0), lambda: optax.adadelta(1.0)),
     "adadelta-lr": (
         lambda: optim.adadelta(0.5, rho=0.95, eps=1e-5),
@@ -279,3 +287,189 @@ def test_hyperparameter_errors():
         optim.conjugate_gradient(jnp.eye(2), jnp.zeros(3), jnp.zeros(2), 2)
     with pytest.raises(ValueError, match=r"`steps`"):
         optim.run(bowl, optim.sgd(0.1), jnp.zeros(2), 0)
+
+
+# ------------------------------------------------------------------------------ schedules
+
+
+def test_schedules_equal_their_definitions_and_optax():
+    t = np.arange(40)
+    np.testing.assert_allclose(
+        optim.exponential_decay(0.5, 0.1)(t), 0.5 * np.exp(-0.1 * t), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        optim.exponential_decay(0.5, 0.1)(t),
+        optax.exponential_decay(0.5, transition_steps=1, decay_rate=np.exp(-0.1))(t),
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(optim.inverse_decay(0.5, 0.2)(t), 0.5 / (1 + 0.2 * t), rtol=1e-12)
+    step = optim.step_decay(0.8, 0.5, 5)
+    assert float(step(10)) == pytest.approx(0.8 / 4)  # the book's halving, twice by t = 10
+    assert float(step(9)) == pytest.approx(0.8 / 2)
+    np.testing.assert_allclose(
+        step(t),
+        optax.exponential_decay(0.8, transition_steps=5, decay_rate=0.5, staircase=True)(t),
+        rtol=1e-6,
+    )
+
+
+def test_sgd_with_a_schedule_takes_optax_steps_and_never_recompiles():
+    ours = optim.sgd(optim.inverse_decay(0.1, 0.05), momentum=0.5)
+    theirs = optax.sgd(lambda t: 0.1 / (1 + 0.05 * t), momentum=0.5)
+    loss, params = _quadratic_problem()
+    p1, p2, s1, s2 = params, params, ours.init(params), theirs.init(params)
+    for _ in range(20):
+        u1, s1 = ours.update(jax.grad(loss)(p1), s1, p1)
+        u2, s2 = theirs.update(jax.grad(loss)(p2), s2, p2)
+        p1, p2 = optim.apply_updates(p1, u1), optax.apply_updates(p2, u2)
+        for key in params:
+            np.testing.assert_allclose(p1[key], p2[key], rtol=1e-10, atol=1e-12)
+
+    @jax.jit
+    def final(alpha0, k):
+        return optim.run(bowl, optim.sgd(optim.exponential_decay(alpha0, k)), jnp.ones(2), 30)
+
+    final(0.1, 0.01)
+    final(0.2, 0.05)
+    assert final._cache_size() == 1
+    # With an exponential schedule the steps sum to a finite total: GD can stop short.
+    stuck = final(0.01, 0.5).params[-1]
+    assert float(stuck[0]) > 0.9  # x barely moved (sum of rates is about 0.025)
+
+
+def test_schedule_errors():
+    with pytest.raises(TypeError, match=r"`step_size_fn` must be a function"):
+        optim.scale_by_schedule(0.1)
+    with pytest.raises(ValueError, match=r"`factor` must be in \(0.0, 1.0\], got 2"):
+        optim.step_decay(0.1, 2, 5)
+    with pytest.raises(ValueError, match=r"`every`"):
+        optim.step_decay(0.1, 0.5, 0)
+    with pytest.raises(ValueError, match=r"`init_value`"):
+        optim.exponential_decay(-1.0, 0.1)
+    with pytest.raises(ValueError, match=r"`rate`"):
+        optim.inverse_decay(1.0, -0.1)
+
+
+# ------------------------------------------------------------------------------ race
+
+
+def test_race_rows_equal_separate_runs_and_optax():
+    start = jnp.array([30.0, 20.0])
+    zoo = optim.optimizer_zoo(0.1, 1.0, 0.5)
+    result = optim.race(bowl, list(zoo.values()), start, 80)
+    assert result.params.shape == (7, 81, 2) and result.loss.shape == (7, 81)
+    assert tuple(zoo) == optim.ZOO
+    for i, opt in enumerate(zoo.values()):
+        alone = optim.run(bowl, opt, start, 80)
+        np.testing.assert_allclose(result.params[i], alone.params, rtol=1e-12)
+        np.testing.assert_allclose(result.loss[i], alone.loss, rtol=1e-12)
+    # An independent oracle: the same settings in optax, stepped in a Python loop.
+    oracle = [
+        optax.sgd(0.1),
+        optax.sgd(0.1, momentum=0.5),
+        optax.sgd(0.1, momentum=0.5, nesterov=True),
+        optax.adagrad(1.0, initial_accumulator_value=0.0, eps=1e-8),
+        optax.rmsprop(1.0),
+        optax.adadelta(1.0),
+        optax.adam(1.0),
+    ]
+    for i, opt in enumerate(oracle):
+        w, state = start, opt.init(start)
+        for k in range(80):
+            np.testing.assert_allclose(result.params[i, k], w, rtol=1e-8, atol=1e-10)
+            u, state = opt.update(jax.grad(bowl)(w), state, w)
+            w = optax.apply_updates(w, u)
+
+
+def test_race_is_one_compiled_scan_for_every_hyperparameter():
+    @jax.jit
+    def race(lr, adaptive_lr, beta, b):
+        zoo = optim.optimizer_zoo(lr, adaptive_lr, beta)
+        return optim.race(
+            lambda w: w[0] ** 2 + b * w[1] ** 2, list(zoo.values()), jnp.array([30.0, 20.0]), 50
+        )
+
+    race(0.1, 1.0, 0.5, 4.0)
+    for args in [(0.2, 0.3, 0.9, 1.0), (0.01, 5.0, 0.0, 10.0)]:
+        race(*args)
+    assert race._cache_size() == 1
+    text = race.lower(0.1, 1.0, 0.5, 4.0).as_text()
+    assert text.count("stablehlo.while") == 1  # one loop for all seven optimizers
+
+
+def test_steps_to_tolerance_matches_a_python_loop():
+    rng = np.random.default_rng(4)
+    losses = np.exp(rng.normal(size=(5, 30)).cumsum(axis=1) * 0.5)
+    losses[2] = 10.0  # never below
+    losses[3, 4] = np.nan  # a NaN is never "below"
+    tol = 0.3
+
+    def first_below(row):
+        for k, value in enumerate(row):
+            if np.isfinite(value) and value < tol:
+                return k
+        return -1
+
+    got = np.asarray(optim.steps_to_tolerance(jnp.asarray(losses), tol))
+    assert got.tolist() == [first_below(r) for r in losses]
+
+    def first_staying(row):
+        for k in range(len(row)):
+            if all(np.isfinite(v) and v < tol for v in row[k:]):
+                return k
+        return -1
+
+    stay = np.asarray(optim.steps_to_tolerance(jnp.asarray(losses), tol, stay=True))
+    assert stay.tolist() == [first_staying(r) for r in losses]
+    assert np.any(stay != got)  # the case must differ somewhere, or it tests nothing
+    assert got[2] == -1
+    # On the bowl, GD's count has a closed form: y_k = (1 - 8a)^k y0 dominates for a = 0.1 ...
+    trajectory = optim.run(bowl, optim.sgd(0.1), jnp.array([30.0, 20.0]), 200)
+    k = np.arange(201)
+    closed = 900 * 0.8 ** (2 * k) + 4 * 400 * 0.2 ** (2 * k)
+    assert int(optim.steps_to_tolerance(trajectory.loss, 1e-6)) == int(np.argmax(closed < 1e-6))
+
+
+def test_race_errors():
+    with pytest.raises(ValueError, match=r"`optimizers` must hold at least one"):
+        optim.race(bowl, [], jnp.zeros(2), 5)
+    with pytest.raises(TypeError, match=r"`optimizers\[1\]` must be a GradientTransformation"):
+        optim.race(bowl, [optim.sgd(0.1), optax.sgd(0.1)._asdict()], jnp.zeros(2), 5)
+    with pytest.raises(ValueError, match=r"`steps`"):
+        optim.race(bowl, [optim.sgd(0.1)], jnp.zeros(2), 0)
+
+
+# ------------------------------------------------------------------------------ Polyak
+
+
+def test_polyak_averages_equal_their_explicit_forms():
+    rng = np.random.default_rng(5)
+    path = rng.normal(size=(25, 3))
+    uniform = np.asarray(optim.polyak_average(jnp.asarray(path)))
+    np.testing.assert_allclose(uniform, np.cumsum(path, 0) / np.arange(1, 26)[:, None], rtol=1e-12)
+    beta = 0.8
+    expo = np.asarray(optim.polyak_average(jnp.asarray(path), beta))
+    for t in range(1, 26):  # the explicit normalized form, term by term
+        weights = beta ** (t - np.arange(1, t + 1))
+        np.testing.assert_allclose(expo[t - 1], weights @ path[:t] / weights.sum(), rtol=1e-10)
+    with pytest.raises(ValueError, match=r"`decay` must be in"):
+        optim.polyak_average(jnp.asarray(path), 1.5)
+    with pytest.raises(ValueError, match=r"`path` needs a leading time axis"):
+        optim.polyak_average(jnp.asarray(1.0))
+
+
+def test_rmsprop_with_nesterov_takes_the_books_lookahead_steps():
+    """Eq 3.42: A and the velocity both use the gradient at the look-ahead point W + beta V;
+    the library's iterates are those look-ahead points."""
+    lr, beta, rho = 0.05, 0.8, 0.9
+    W, V, A = np.array([3.0, 2.0]), np.zeros(2), np.zeros(2)
+    look = optim.run(bowl, optim.rmsprop(lr, rho, 0.0, momentum=beta, nesterov=True), W, 30)
+    for k in range(30):
+        ahead = W + beta * V
+        np.testing.assert_allclose(look.params[k], ahead, rtol=1e-9, atol=1e-12)
+        g = np.array([2.0, 8.0]) * ahead
+        A = rho * A + (1 - rho) * g**2
+        V = beta * V - lr * g / np.sqrt(A)
+        W = W + V
+    with pytest.raises(ValueError, match=r"`nesterov=True` needs a `momentum`"):
+        optim.rmsprop(0.1, nesterov=True)

@@ -98,3 +98,19 @@ def test_curves_and_figure_grid():
     (line,) = axes[0].get_lines()
     np.testing.assert_array_equal(line.get_data()[0], [1, 2, 3])
     assert axes[0].get_yscale() == "log"
+
+
+def test_computational_graph_draws_every_node_and_edge_label():
+    from course_lib import backprop
+
+    graph = backprop.power_graph(3)
+    fig, (ax,) = plotting.figure(1)
+    labels = {e: f"z{e[0]}{e[1]}" for e in graph.edges}
+    plotting.computational_graph(ax, graph, edge_labels=labels, highlight=[0, 1, 3, 5, 7])
+    texts = {t.get_text() for t in ax.texts}
+    assert set(labels.values()) <= texts
+    assert set(graph.names) <= texts
+    assert len(ax.patches) == len(graph.names)
+    # columns: inputs left, the output right
+    pos = plotting._graph_layout(graph.parents)
+    assert pos[0, 0] == 0 and pos[-1, 0] == pos[:, 0].max() == 4

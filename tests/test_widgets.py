@@ -68,3 +68,53 @@ def test_activation_explorer_switches_without_recompiling():
     assert activations.chain_gradients_cache_size() == before
     fig = demo.draw(res, demo.values)
     assert len(fig.axes) == 2
+
+
+# ---------------------------------------------------------------------- ch03a: gradient checking
+
+
+def test_gradcheck_explorer_matches_an_independent_check_and_never_recompiles():
+    from course_lib import gradcheck, mlp
+
+    k1, k2, k3 = jax.random.split(jax.random.key(3), 3)
+    params = mlp.init((4, 5, 3), key=k1, scheme="normal", scale=0.8)
+    X = jax.random.normal(k2, (6, 4))
+    y = jax.random.randint(k3, (6,), 0, 3)
+    demo = widgets.gradcheck_explorer(params, X, y, grid=12)
+    size = widgets.gradcheck_cache_size()
+    result = demo.compute(eps=1e-3)  # truncation dominates: a deterministic error
+    # independent: the coordinate loop of gradcheck.finite_difference on a flat float64 vector
+    flat = np.concatenate([np.asarray(a, np.float64).ravel() for a in jax.tree.leaves(params)])
+    shapes = [a.shape for a in jax.tree.leaves(params)]
+
+    def unflatten(v):
+        out, i = [], 0
+        for s in shapes:
+            n = int(np.prod(s))
+            out.append(v[i : i + n].reshape(s))
+            i += n
+        return tuple(mlp.Dense(out[2 * j], out[2 * j + 1]) for j in range(len(out) // 2))
+
+    X64 = np.asarray(X, np.float64)
+    fds = [
+        gradcheck.finite_difference(lambda v: mlp.loss(unflatten(v), X64, y, "tanh"), flat, 1e-3, k)
+        for k in ("forward", "central")
+    ]
+    hand = np.concatenate(
+        [
+            np.asarray(a).ravel()
+            for a in jax.tree.leaves(mlp.backprop_pre(unflatten(flat), X64, y, "tanh"))
+        ]
+    )
+    for fd, k in zip(fds, (2, 3), strict=True):
+        expected = np.linalg.norm(fd - hand) / np.linalg.norm(fd + hand)
+        assert result.rho[k] == pytest.approx(expected, rel=1e-3)
+    small = demo.compute(eps=1e-5)
+    assert small.rho[3] < 1e-8 < 1e-6 < small.rho[1]  # float64 passes, float32 cannot
+    demo.compute(eps=1e-9)
+    assert widgets.gradcheck_cache_size() == size == 1
+    # the curves are V-shaped: too small and too large a step both hurt
+    best = int(np.argmin(demo.curves[:, 3]))
+    assert 0 < best < len(demo.eps_grid) - 1
+    fig = demo.draw(result, demo.values)
+    assert isinstance(fig, Figure)

@@ -326,6 +326,49 @@ def _passed(ex: Exercise, count: int) -> None:
 
 
 # The chapters' checks (imported last: they use the machinery above).
+from course_lib.checks.backprop import (  # noqa: E402
+    max_product_grad,
+    pairwise_products_grad,
+    product_neuron_grads,
+    reverse_accumulate,
+    softmax_ce_grad,
+    softmax_jacobian,
+    two_layer_backward,
+)
+from course_lib.checks.deepnets import (  # noqa: E402
+    batchnorm_backward,
+    batchnorm_forward,
+    dead_fraction,
+    layer_grad_norms,
+    sigmoid_chain_grad,
+    xavier_std,
+)
+from course_lib.checks.embeddings import (  # noqa: E402
+    cbow_update,
+    logistic_mf_nll,
+    masked_mf_grad,
+    negative_sampling_distribution,
+    nmf_step,
+    optimal_encoder,
+    sgns_example_update,
+)
+from course_lib.checks.linear_models import (  # noqa: E402
+    mistake_factor,
+    multiclass_perceptron_epoch,
+    ridge_solution,
+    scaled_margin_loss,
+    softmax_loss_and_grad,
+    weston_watkins_grad,
+)
+from course_lib.checks.optim import (  # noqa: E402
+    adagrad_step,
+    adam_step,
+    clip_by_norm,
+    gd_x2_y10,
+    momentum_step,
+    newton_step_quadratic,
+    stability_limit,
+)
 from course_lib.checks.perceptron import (  # noqa: E402
     cycle_period,
     ex9_grad_x1,
@@ -354,4 +397,37 @@ __all__ = [
     "tanh_prime",
     "xor_features",
     "xor_relu_network",
+    "mistake_factor",
+    "multiclass_perceptron_epoch",
+    "ridge_solution",
+    "scaled_margin_loss",
+    "softmax_loss_and_grad",
+    "weston_watkins_grad",
+    "cbow_update",
+    "logistic_mf_nll",
+    "masked_mf_grad",
+    "negative_sampling_distribution",
+    "nmf_step",
+    "optimal_encoder",
+    "sgns_example_update",
+    "adagrad_step",
+    "adam_step",
+    "clip_by_norm",
+    "gd_x2_y10",
+    "momentum_step",
+    "newton_step_quadratic",
+    "stability_limit",
+    "batchnorm_backward",
+    "batchnorm_forward",
+    "dead_fraction",
+    "layer_grad_norms",
+    "sigmoid_chain_grad",
+    "xavier_std",
+    "max_product_grad",
+    "pairwise_products_grad",
+    "product_neuron_grads",
+    "reverse_accumulate",
+    "softmax_ce_grad",
+    "softmax_jacobian",
+    "two_layer_backward",
 ]

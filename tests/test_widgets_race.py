@@ -1,0 +1,93 @@
+"""The optimizer race widget of ch03b_optimizers (course_lib.widgets, plotting sections).
+
+Kept apart from tests/test_widgets.py (chapter 1) so that the chapters can evolve separately.
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import jax.numpy as jnp  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from course_lib import optim, plotting, widgets  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def race():
+    return widgets.optimizer_race(steps=120)
+
+
+def test_race_widget_shows_the_library_runs(race):
+    result = race.compute(lr=0.1, adaptive_lr=1.0, beta=0.5, b=4.0)
+    assert result.names == optim.ZOO
+    assert result.paths.shape == (7, 121, 2) and result.losses.shape == (7, 121)
+    zoo = optim.optimizer_zoo(0.1, 1.0, 0.5)
+    for i, opt in enumerate(zoo.values()):
+        alone = optim.run(widgets.bowl, opt, jnp.array([30.0, 20.0]), 120)
+        np.testing.assert_allclose(result.paths[i], alone.params, rtol=1e-6, atol=1e-8)
+        assert result.counts[i] == int(optim.steps_to_tolerance(alone.loss, 1e-6))
+    assert result.counts[0] == 47  # GD at alpha = 0.1 on x^2 + 4y^2 (the lecture's closed form)
+
+
+def test_moving_any_slider_never_recompiles(race):
+    race.compute(lr=0.1, adaptive_lr=1.0, beta=0.5, b=4.0)
+    before = widgets.race_cache_size()
+    for lr, adaptive_lr, beta, b in [(0.3, 0.05, 0.99, 1.0), (0.01, 10.0, 0.0, 10.0)]:
+        race.set(lr=lr, adaptive_lr=adaptive_lr, beta=beta, b=b)
+    race.set(methods=("Adam",), t=3)  # redraw-only controls
+    assert widgets.race_cache_size() == before
+
+
+def test_gd_in_the_race_converges_iff_alpha_below_one_over_b(race):
+    for b in (1.0, 4.0, 8.0):
+        for factor, converges in [(0.95, True), (1.05, False)]:
+            result = race.compute(lr=factor / b, adaptive_lr=1.0, beta=0.5, b=b)
+            assert (result.counts[0] >= 0) == converges
+
+
+def test_redraw_only_controls_do_not_recompute(race, monkeypatch):
+    race.set(lr=0.1)
+    calls = []
+    original = race.compute
+    monkeypatch.setattr(race, "compute", lambda **kw: calls.append(kw) or original(**kw))
+    race.set(t=10)
+    race.set(methods=("GD", "Nesterov"))
+    assert calls == []
+    race.set(beta=0.7)
+    assert len(calls) == 1
+
+
+def test_draw_race_has_the_chosen_methods(race):
+    result = race.compute(lr=0.1, adaptive_lr=1.0, beta=0.5, b=4.0)
+    fig = widgets.draw_race(result, ["GD", "Adam"], 5, 4.0)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    adam = int(result.counts[6])
+    assert labels == ["GD: 47", f"Adam: {adam}" if adam >= 0 else "Adam: —"]
+    # the paths panel draws each chosen method up to iteration t: t + 1 points
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label() in ("GD", "Adam")]
+    assert [len(ln.get_xdata()) for ln in lines] == [6, 6]
+
+
+def test_plotting_helpers_draw_what_they_are_given():
+    fig, (ax1, ax2) = plotting.figure(2)
+    plotting.loss_contours(ax1, widgets.bowl, xlim=(-5, 5), ylim=(-4, 4), levels=5)
+    assert ax1.get_xlim() == (-5, 5) and ax1.get_ylim() == (-4, 4)
+    path = np.array([[3.0, 2.0], [1.0, -1.0], [0.5, 0.2]])
+    plotting.optimizer_paths(ax1, {"GD": path}, upto=1)
+    drawn = [ln for ln in ax1.get_lines() if ln.get_label() == "GD"][0]
+    np.testing.assert_array_equal(drawn.get_xydata(), path[:2])
+    assert drawn.get_color() == plotting.METHOD_COLORS["GD"]
+    plotting.loss_curves(ax2, {"Adam": np.array([1.0, 0.1, 0.0])}, tol=1e-6)
+    curve = [ln for ln in ax2.get_lines() if ln.get_label() == "Adam"][0]
+    assert curve.get_ydata()[-1] == pytest.approx(1e-12)  # zero clipped to the floor (log axis)
