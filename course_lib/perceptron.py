@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from course_lib import _validate, losses
@@ -211,20 +212,23 @@ def fit(
     )
 
 
-def update_path(result: FitResult, w0: ArrayLike | None = None) -> Array:
+def update_path(result: FitResult, w0: ArrayLike | None = None) -> np.ndarray:
     r"""The weights $w_0, w_1, \dots, w_t$ after each *update* (steps that changed nothing dropped).
 
     Returns:
-        shape ``(num_updates + 1, d)``; the first row is ``w0`` (zeros by default).
+        a NumPy array of shape ``(num_updates + 1, d)``; the first row is ``w0`` (zeros by
+        default). NumPy, because its length depends on the data: a JAX array of every new
+        length would cost a compilation, and a widget calls this on every slider move.
     """
     h = result.history
     if h.weights is None:
         raise ValueError("this fit did not keep its weights; refit with keep_weights=True.")
-    d = h.weights.shape[-1]
-    w0 = jnp.zeros(d, h.weights.dtype) if w0 is None else jnp.asarray(w0, h.weights.dtype)
-    flat_w = h.weights.reshape(-1, d)
-    flat_u = h.updated.reshape(-1)
-    return jnp.concatenate([w0[None], flat_w[flat_u]], axis=0)
+    weights = np.asarray(h.weights)
+    d = weights.shape[-1]
+    w0 = np.zeros(d, weights.dtype) if w0 is None else np.asarray(w0, weights.dtype)
+    flat_w = weights.reshape(-1, d)
+    flat_u = np.asarray(h.updated).reshape(-1)
+    return np.concatenate([w0[None], flat_w[flat_u]], axis=0)
 
 
 def _training_inputs(X: ArrayLike, y: ArrayLike, lr: Any, loss: str) -> tuple[Array, Array]:

@@ -1,5 +1,8 @@
 """Tests for course_lib.widgets: callbacks are plain functions, right, and never recompile."""
 
+import contextlib
+import io
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -118,3 +121,66 @@ def test_gradcheck_explorer_matches_an_independent_check_and_never_recompiles():
     assert 0 < best < len(demo.eps_grid) - 1
     fig = demo.draw(result, demo.values)
     assert isinstance(fig, Figure)
+
+
+# ------------------------------------------------------------------------------ every widget
+
+_COMPILES: list[int] = [0]
+
+
+def _count_compiles(event: str, duration: float, **kwargs) -> None:
+    if event == "/jax/core/compile/backend_compile_duration":
+        _COMPILES[0] += 1
+
+
+jax.monitoring.register_event_duration_secs_listener(_count_compiles)
+
+
+def _widget_cases():
+    from course_lib import mlp
+
+    def multiclass():
+        three = data.blobs(key=jax.random.key(1), n=90)
+        return widgets.multiclass_explorer(three.X, three.y, key=jax.random.key(3), epochs=5)
+
+    def code_size():
+        return widgets.code_size_explorer(data.digits().X[:200], steps=50)
+
+    def gradcheck():
+        k1, k2, k3 = jax.random.split(jax.random.key(2), 3)
+        net = mlp.init((4, 5, 3), key=k1, scheme="normal", scale=0.8)
+        X = jax.random.normal(k2, (6, 4))
+        return widgets.gradcheck_explorer(net, X, jax.random.randint(k3, (6,), 0, 3), grid=9)
+
+    return {
+        "margin_explorer": (widgets.margin_explorer, "margin", [0.03, 0.07, 0.2]),
+        "activation_explorer": (widgets.activation_explorer, "weight", [0.7, 1.3, 2.1]),
+        "multiclass_explorer": (multiclass, "lam", [1e-3, 0.1, 0.5]),
+        "code_size_explorer": (code_size, "k", [2, 5, 9]),
+        "gradcheck_explorer": (gradcheck, "eps", [1e-9, 1e-4, 1e-2]),
+        "optimizer_race": (widgets.optimizer_race, "lr", [0.02, 0.11, 0.3]),
+        "depth_explorer": (
+            lambda: widgets.depth_explorer(max_depth=12, width=16),
+            "gain",
+            [0.6, 1.4],
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", list(_widget_cases()))
+def test_moving_any_widget_compiles_nothing_at_all(name):
+    """Not only the widget's own jitted function: no JAX compilation of any kind (an eager op
+    on a new shape compiles too) after the first value, and every draw makes a figure."""
+    build, control, values = _widget_cases()[name]
+    with contextlib.redirect_stdout(io.StringIO()):
+        demo = build()
+    first = demo.compute(**demo.compute_values())
+    plt.close(demo.draw(first, demo.values))
+    before = _COMPILES[0]
+    for value in values:
+        kwargs = {**demo.compute_values(), control: value}
+        result = demo.compute(**kwargs)
+        fig = demo.draw(result, {**demo.values, **kwargs})
+        assert fig.axes
+        plt.close(fig)
+    assert _COMPILES[0] == before, f"{name}: {_COMPILES[0] - before} compilation(s)"
