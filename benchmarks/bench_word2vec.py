@@ -42,6 +42,8 @@ def main() -> None:
     tokens = w2v.tokenize(data.english_text())
     vocab = w2v.build_vocabulary(tokens, min_count=5)
     centres, contexts = w2v.context_pairs(vocab.encode(tokens), 3)
+    # Words per second: a corpus word is the centre of this many (centre, context) pairs.
+    pairs_per_word = centres.shape[0] / len(vocab.encode(tokens))
     n = N_BATCHES * BATCH
     perm = jax.random.permutation(jax.random.key(0), centres.shape[0])[:n]
     centres, contexts = centres[perm], contexts[perm]
@@ -111,8 +113,10 @@ def main() -> None:
     for name, r in rates.items():
         print(
             f"{name:30s} {statistics.median(r) / 1e3:8.0f} k pairs/s "
-            f"(min {min(r) / 1e3:.0f}, max {max(r) / 1e3:.0f})"
+            f"(min {min(r) / 1e3:.0f}, max {max(r) / 1e3:.0f}) = "
+            f"{statistics.median(r) / pairs_per_word / 1e3:.0f} k words/s"
         )
+    print(f"({pairs_per_word:.2f} pairs per corpus word in the vocabulary, window 3)")
     med = {name: statistics.median(r) for name, r in rates.items()}
     print(
         f"scan / NumPy: {med['JAX epoch in lax.scan'] / med['NumPy']:.1f}x;  "
