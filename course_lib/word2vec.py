@@ -34,8 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from course_lib import _validate
-from course_lib._fullbatch import adam_minimize
+from course_lib import _validate, optim
 from course_lib._types import Array, ArrayLike, PRNGKey
 from course_lib.autoencoders import logistic_mf_loss
 
@@ -562,7 +561,8 @@ def _fit_logistic_mf(params, c_pos, c_neg, lr, steps):
     def loss(p, a, b):
         return scale * logistic_mf_loss(p.U, p.V, a, b)
 
-    return adam_minimize(loss, params, c_pos, c_neg, steps=steps, lr=lr)
+    adam = optim.adam(optim.linear_decay(lr, steps, 0.1))  # settle in: the last steps shrink
+    return optim.minimize(loss, adam, params, steps, c_pos, c_neg)
 
 
 def fit_logistic_mf(

@@ -473,3 +473,31 @@ def test_rmsprop_with_nesterov_takes_the_books_lookahead_steps():
         W = W + V
     with pytest.raises(ValueError, match=r"`nesterov=True` needs a `momentum`"):
         optim.rmsprop(0.1, nesterov=True)
+
+
+def test_minimize_equals_run_without_the_history():
+    loss, params = _quadratic_problem()
+    opt = optim.adam(optim.linear_decay(0.05, 40, 0.1))
+    last, losses = optim.minimize(loss, opt, params, 40)
+    trajectory = optim.run(loss, opt, params, 40)
+    np.testing.assert_allclose(losses, trajectory.loss[:-1], rtol=1e-12)
+    for key in params:
+        np.testing.assert_allclose(last[key], trajectory.params[key][-1], rtol=1e-12)
+    # extra arguments reach the loss
+    shifted, _ = optim.minimize(
+        lambda w, c: jnp.sum((w - c) ** 2),
+        optim.sgd(0.25),
+        jnp.zeros(2),
+        50,
+        jnp.array([1.0, -2.0]),
+    )
+    np.testing.assert_allclose(shifted, [1.0, -2.0], atol=1e-9)
+
+
+def test_linear_decay_goes_from_init_to_the_final_fraction():
+    schedule = optim.linear_decay(0.2, 100, 0.1)
+    np.testing.assert_allclose([schedule(t) for t in (0, 50, 100)], [0.2, 0.11, 0.02], rtol=1e-12)
+    with pytest.raises(ValueError, match=r"`final_fraction`"):
+        optim.linear_decay(0.2, 100, 1.5)
+    with pytest.raises(ValueError, match=r"`steps`"):
+        optim.linear_decay(0.2, 0)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 PASS_MARK = "✔"
@@ -318,6 +319,12 @@ def _compare(
         raise CheckFailed(
             ex, f"wrong value of {name}", case=case, details=[*lines, *details], hint=hint
         )
+
+
+def _f(x: Any) -> jax.Array:
+    """A float array in the default float dtype (float32, or float64 when x64 is on): the
+    inputs the checks hand to a student's function."""
+    return jnp.asarray(np.asarray(x, dtype=np.float64), dtype=jnp.result_type(float))
 
 
 def _passed(ex: Exercise, count: int) -> None:

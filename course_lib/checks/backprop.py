@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -25,16 +24,12 @@ from course_lib.checks import (
     _array,
     _call,
     _compare,
+    _f,
     _fmt,
     _passed,
     _scalar,
     _unpack,
 )
-
-
-def _f(x: Any) -> jax.Array:
-    """A float array in the default float dtype (float32, or float64 when x64 is on)."""
-    return jnp.asarray(np.asarray(x, dtype=np.float64), dtype=jnp.result_type(float))
 
 
 def _slip(got: np.ndarray, slips: list[tuple[np.ndarray, str]], default: str | None) -> str | None:

@@ -23,16 +23,12 @@ from course_lib.checks import (
     _array,
     _call,
     _compare,
+    _f,
     _fmt,
     _passed,
     _scalar,
     _unpack,
 )
-
-
-def _f(x: Any) -> jax.Array:
-    """A float array in the default float dtype."""
-    return jnp.asarray(np.asarray(x, dtype=np.float64), dtype=jnp.result_type(float))
 
 
 def _rng_array(seed: int, shape: tuple[int, ...], scale: float = 1.0) -> np.ndarray:

@@ -22,16 +22,12 @@ from course_lib.checks import (
     _array,
     _call,
     _compare,
+    _f,
     _fmt,
     _passed,
     _scalar,
     _unpack,
 )
-
-
-def _f(x: Any) -> jax.Array:
-    """A float array in the default float dtype (float32, or float64 when x64 is on)."""
-    return jnp.asarray(np.asarray(x, dtype=np.float64), dtype=jnp.result_type(float))
 
 
 def _same(a: Any, b: Any, tol: float = 1e-4) -> bool:

@@ -11,21 +11,14 @@ that is not carried, a step count that starts at 0) is caught too.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from course_lib import optim
-from course_lib.checks import Exercise, _array, _call, _compare, _fmt, _passed, _scalar, _unpack
+from course_lib.checks import Exercise, _array, _call, _compare, _f, _fmt, _passed, _scalar, _unpack
 
 # ------------------------------------------------------------------------------ shared
-
-
-def _f(x: Any) -> jax.Array:
-    """A float array in the default float dtype (float32, or float64 when x64 is on)."""
-    return jnp.asarray(np.asarray(x, dtype=np.float64), dtype=jnp.result_type(float))
 
 
 def _bowl(w):

@@ -25,6 +25,7 @@ from course_lib.checks import (
     _array,
     _call,
     _compare,
+    _f,
     _fmt,
     _passed,
     _scalar,
@@ -96,11 +97,6 @@ _MARGIN_TIES = (
 )
 # _SEP_2D was labelled by w* = (1, -2) with |w*·x| >= 1/2, so 2 w* has every margin >= 1.
 _SEP_2D_SOLVED = [2.0, -4.0]
-
-
-def _f(x: Any) -> jax.Array:
-    """A float array in the default float dtype (float32, or float64 when x64 is on)."""
-    return jnp.asarray(np.asarray(x, dtype=np.float64), dtype=jnp.result_type(float))
 
 
 class _EpochCase(NamedTuple):
