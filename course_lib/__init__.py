@@ -6,6 +6,14 @@ One module per course concept:
 - :mod:`course_lib.activations`: activation functions and their hand-written derivatives.
 - :mod:`course_lib.losses`: margin-based losses and softmax cross-entropy, with derivatives.
 - :mod:`course_lib.perceptron`: the perceptron and margin-loss SGD as jitted, scanned epochs.
+- :mod:`course_lib.linear_models`: least squares, Fisher, logistic regression, SVMs, multiclass.
+- :mod:`course_lib.autoencoders`: autoencoders as matrix factorization; recommender MF.
+- :mod:`course_lib.word2vec` and :mod:`course_lib.graphs`: word and node embeddings.
+- :mod:`course_lib.backprop`: computational graphs, path enumeration vs dynamic programming.
+- :mod:`course_lib.mlp`, :mod:`course_lib.layers`: backpropagation by hand; layers as VJPs.
+- :mod:`course_lib.gradcheck`: finite differences and the relative error of a gradient.
+- :mod:`course_lib.optim`: optimizers with optax's contract, Newton, conjugate gradients.
+- :mod:`course_lib.deepnets`: depth statistics, initialization, batch-normalized training.
 - :mod:`course_lib.plotting`: figures the notebooks share (matplotlib, never inside traced code).
 - :mod:`course_lib.widgets`: ipywidgets demos whose callbacks are plain, testable functions.
 - :mod:`course_lib.checks`: self-checks that exercise notebooks call with a student's function.
