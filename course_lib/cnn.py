@@ -1,0 +1,766 @@
+r"""Convolutional networks from the ground up (Aggarwal ch. 8; Goodfellow et al. ch. 9).
+
+Layout. Images are **NHWC** arrays ``(batch, height, width, channels)`` and filter banks are
+**HWIO** arrays ``(filter_height, filter_width, in_channels, out_channels)``, the layout of
+``jax.lax.conv_general_dilated`` with ``dimension_numbers=("NHWC", "HWIO", "NHWC")``.
+
+What the book calls a *convolution* (Aggarwal §8.2, the equation after Fig 8.1) is a
+cross-correlation,
+
+$$
+h^{(q+1)}_{ijp} = b_p + \sum_{r=1}^{F}\sum_{s=1}^{F}\sum_{k=1}^{d_q}
+w^{(p)}_{rsk}\, h^{(q)}_{S(i-1)+r,\; S(j-1)+s,\; k},
+$$
+
+on the zero-padded input, and so is ``lax.conv_general_dilated``. The mathematician's convolution
+(Goodfellow Eq 9.4) flips the filter: :func:`convolve2d_true` is :func:`conv2d` with
+:func:`flip_filter`.
+
+Contents:
+
+- size and parameter arithmetic (§8.2.1–8.2.3, §8.4.3, Exercises 8.2–8.5): :func:`output_size`,
+  :func:`valid_stride`, :func:`conv_params`, :func:`dense_params`, :func:`vgg_layers`;
+- the forward pass :func:`conv2d` and the hand-written backward pass
+  :func:`conv2d_input_grad` / :func:`conv2d_filter_grad` (§8.3.1–8.3.2, Eq 8.3);
+- convolution as a sparse matrix :func:`conv_matrix` (§8.3.3): ``vec(out) = C vec(x)``, and the
+  backward pass is $C^\top g$ (a transposed convolution);
+- pooling (§8.2.5, §8.3): :func:`max_pool`, :func:`avg_pool` by reshape, their hand-written
+  backward passes, and the general (overlapping) :func:`max_pool_window` /
+  :func:`avg_pool_window` with ``lax.reduce_window``;
+- a LeNet-style classifier for 8×8 (scikit-learn digits) or 28×28 images: :func:`init`,
+  :func:`apply`, :func:`loss`, :func:`train_step`, :func:`fit`, :func:`accuracy`;
+- hand-designed filters: :func:`gabor` (Goodfellow §9.10, Eqs 9.16–9.18), :func:`edge_filters`.
+
+Performance note (``/work/shared/TESTING.md``): on XLA:CPU a jitted *step* called from a Python
+loop trains a CNN faster than an epoch inside ``lax.scan`` (convolution weight gradients inside
+a loop body compile to slow generic loops), and reshape-max pooling is faster than
+``reduce_window``. So :func:`fit` loops in Python over the jitted :func:`train_step`, and the
+model pools by reshape.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from course_lib import _validate, data, optim
+from course_lib._types import Array, ArrayLike, Params, PRNGKey
+
+_DIMS = ("NHWC", "HWIO", "NHWC")
+
+# ------------------------------------------------------------------ size and parameter arithmetic
+
+
+def _pair(name: str, value: Any, *, allow_zero: bool) -> tuple[int, int]:
+    """An int or a pair of ints -> a pair of non-negative (or positive) Python ints."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2:
+        raise ValueError(f"`{name}` must be an int or a pair of ints, got {value!r}.")
+    out = []
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"`{name}` must be an int or a pair of ints, got {value!r}.")
+        if v < 0 or (v == 0 and not allow_zero):
+            bound = "non-negative" if allow_zero else "positive"
+            raise ValueError(f"`{name}` must be {bound}, got {value!r}.")
+        out.append(int(v))
+    return out[0], out[1]
+
+
+def output_size(n: int, f: int, padding: int = 0, stride: int = 1) -> int:
+    r"""Output length of a convolution or pooling along one axis (Aggarwal §8.2.2).
+
+    $$ n_{out} = \frac{n + 2p - f}{s} + 1 . $$
+
+    The book assumes the division is exact (footnote 1 of §8.2.2); so does this function, which
+    raises a ``ValueError`` when it is not, instead of silently dropping the last rows as
+    ``lax`` would (its $\lfloor\cdot\rfloor$).
+
+    Args:
+        n: input length (height or width); f: filter length; padding: zeros added on *each*
+        side; stride: the filter's step.
+
+    Returns:
+        the output length, a Python int.
+    """
+    n = _validate.positive_int("n", n)
+    f = _validate.positive_int("f", f)
+    stride = _validate.positive_int("stride", stride)
+    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+        raise ValueError(f"`padding` must be a non-negative integer, got {padding!r}.")
+    span = n + 2 * int(padding) - f
+    if span < 0:
+        raise ValueError(
+            f"the filter (f={f}) is larger than the padded input (n + 2p = {n + 2 * padding})."
+        )
+    if span % stride:
+        raise ValueError(
+            f"(n + 2p - f)/s + 1 = ({n} + 2*{padding} - {f})/{stride} + 1 = "
+            f"{span / stride + 1:.4g} is not an integer: the filter does not tile the input "
+            "with this stride; change the padding or the stride."
+        )
+    return span // stride + 1
+
+
+def valid_stride(n: int, f: int, stride: int, padding: int = 0) -> bool:
+    """True when :func:`output_size` is an integer for these settings (Exercise 8.3)."""
+    try:
+        output_size(n, f, padding, stride)
+    except ValueError as exc:
+        if "not an integer" in str(exc) or "larger than" in str(exc):
+            return False
+        raise
+    return True
+
+
+def conv_params(f: int, d_in: int, d_out: int, *, bias: bool = True) -> int:
+    r"""Parameters of a convolution layer: $F^2 d_{in} d_{out}$ weights plus $d_{out}$ biases.
+
+    One bias per filter (Aggarwal §8.2.3). Example (the CS231n quiz): ten 5×5 filters on a
+    32×32×3 input hold $10(5\cdot5\cdot3 + 1) = 760$ parameters.
+    """
+    f = _validate.positive_int("f", f)
+    d_in = _validate.positive_int("d_in", d_in)
+    d_out = _validate.positive_int("d_out", d_out)
+    return f * f * d_in * d_out + (d_out if bias else 0)
+
+
+def dense_params(n_in: int, n_out: int, *, bias: bool = True) -> int:
+    """Parameters of a fully connected layer: ``n_in * n_out`` weights plus ``n_out`` biases."""
+    n_in = _validate.positive_int("n_in", n_in)
+    n_out = _validate.positive_int("n_out", n_out)
+    return n_in * n_out + (n_out if bias else 0)
+
+
+# VGG's conv stacks (Simonyan & Zisserman 2014; Aggarwal Table 8.2): (filter size, filters) per
+# conv layer, "M" = 2×2 max-pool with stride 2. Every column ends M, FC4096, FC4096, FC1000.
+_VGG = {
+    "A": [(3, 64), "M", (3, 128), "M", (3, 256), (3, 256), "M"]
+    + [(3, 512)] * 2
+    + ["M"]
+    + [(3, 512)] * 2
+    + ["M"],
+    "B": [(3, 64)] * 2
+    + ["M"]
+    + [(3, 128)] * 2
+    + ["M"]
+    + [(3, 256)] * 2
+    + ["M"]
+    + [(3, 512)] * 2
+    + ["M"]
+    + [(3, 512)] * 2
+    + ["M"],
+    "C": [(3, 64)] * 2
+    + ["M"]
+    + [(3, 128)] * 2
+    + ["M"]
+    + [(3, 256)] * 2
+    + [(1, 256), "M"]
+    + [(3, 512)] * 2
+    + [(1, 512), "M"]
+    + [(3, 512)] * 2
+    + [(1, 512), "M"],
+    "D": [(3, 64)] * 2
+    + ["M"]
+    + [(3, 128)] * 2
+    + ["M"]
+    + [(3, 256)] * 3
+    + ["M"]
+    + [(3, 512)] * 3
+    + ["M"]
+    + [(3, 512)] * 3
+    + ["M"],
+    "E": [(3, 64)] * 2
+    + ["M"]
+    + [(3, 128)] * 2
+    + ["M"]
+    + [(3, 256)] * 4
+    + ["M"]
+    + [(3, 512)] * 4
+    + ["M"]
+    + [(3, 512)] * 4
+    + ["M"],
+}
+
+
+def vgg_layers(column: str = "D", *, image_size: int = 224, n_classes: int = 1000) -> list[dict]:
+    r"""Layer-by-layer shapes and parameter counts of a VGG network (Aggarwal §8.4.3, Table 8.2).
+
+    Convolutions are $F\times F$ with stride 1 and padding $(F-1)/2$, so they keep the spatial
+    size; each max-pool halves it (:func:`output_size` with f = s = 2). Column D is VGG-16
+    (138,357,544 parameters, Exercise 8.5); Exercise 8.4 asks for the spatial sizes.
+
+    Returns:
+        one dict per layer with keys ``name`` (conv1_1, ..., pool5, fc6, fc7, fc8), ``shape``
+        (output H, W, C), ``weights`` and ``biases`` (0 for pooling).
+    """
+    if column not in _VGG:
+        raise ValueError(f"`column` must be one of {sorted(_VGG)}, got {column!r}.")
+    size = _validate.positive_int("image_size", image_size)
+    n_classes = _validate.positive_int("n_classes", n_classes)
+    depth, block, index, rows = 3, 1, 1, []
+    for layer in _VGG[column]:
+        if layer == "M":
+            size = output_size(size, 2, 0, 2)
+            rows.append(dict(name=f"pool{block}", shape=(size, size, depth), weights=0, biases=0))
+            block, index = block + 1, 1
+            continue
+        f, d_out = layer
+        size = output_size(size, f, (f - 1) // 2, 1)
+        weights = conv_params(f, depth, d_out, bias=False)
+        rows.append(
+            dict(
+                name=f"conv{block}_{index}",
+                shape=(size, size, d_out),
+                weights=weights,
+                biases=d_out,
+            )
+        )
+        depth, index = d_out, index + 1
+    n_in = size * size * depth
+    for name, n_out in (("fc6", 4096), ("fc7", 4096), ("fc8", n_classes)):
+        rows.append(
+            dict(
+                name=name,
+                shape=(n_out,),
+                weights=dense_params(n_in, n_out, bias=False),
+                biases=n_out,
+            )
+        )
+        n_in = n_out
+    return rows
+
+
+# ----------------------------------------------------------------------- forward convolution
+
+
+def _images(name: str, x: Any) -> Array:
+    return _validate.float_array(name, x, ndim=4)
+
+
+def _filters(name: str, w: Any, channels: int | None = None) -> Array:
+    w = _validate.float_array(name, w, ndim=4)
+    if channels is not None and w.shape[2] != channels:
+        raise ValueError(
+            f"`{name}` must have in_channels = {channels} (the input's channels, axis 2 of an "
+            f"HWIO filter bank), got shape {tuple(w.shape)}."
+        )
+    return w
+
+
+def _geometry(x_shape, w_shape, stride, padding) -> tuple[tuple[int, int], tuple[int, int], tuple]:
+    """Validate stride/padding; return them as pairs and the output (H, W)."""
+    s = _pair("stride", stride, allow_zero=False)
+    p = _pair("padding", padding, allow_zero=True)
+    out = tuple(
+        output_size(int(x_shape[a]), int(w_shape[a - 1]), p[a - 1], s[a - 1]) for a in (1, 2)
+    )
+    return s, p, out
+
+
+def conv2d(
+    x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None, *, stride: Any = 1, padding: Any = 0
+) -> Array:
+    r"""The book's convolution (a cross-correlation) of a batch of images with a filter bank.
+
+    $$ y_{n,i,j,p} = b_p + \sum_{r,s,k} w_{r,s,k,p}\; \tilde x_{n,\,S i + r,\; S j + s,\; k}
+       \qquad (0\text{-indexed}), $$
+
+    with $\tilde x$ the input zero-padded by ``padding`` on each side (Aggarwal §8.2.1–8.2.3).
+    Built on ``jax.lax.conv_general_dilated``.
+
+    Args:
+        x: images ``(n, H, W, C_in)`` (NHWC).
+        w: filters ``(F_h, F_w, C_in, C_out)`` (HWIO).
+        b: biases ``(C_out,)`` or None.
+        stride, padding: ints or (height, width) pairs; the output size must be an integer
+            (:func:`output_size`).
+
+    Returns:
+        ``(n, H_out, W_out, C_out)``.
+    """
+    x = _images("x", x)
+    w = _filters("w", w, x.shape[3])
+    s, p, _ = _geometry(x.shape, w.shape, stride, padding)
+    y = jax.lax.conv_general_dilated(
+        x,
+        w.astype(x.dtype),
+        window_strides=s,
+        padding=[(p[0], p[0]), (p[1], p[1])],
+        dimension_numbers=_DIMS,
+    )
+    if b is not None:
+        b = _validate.float_array("b", b, ndim=1)
+        if b.shape[0] != w.shape[3]:
+            raise ValueError(
+                f"`b` must have one bias per filter: expected shape ({w.shape[3]},), "
+                f"got {tuple(b.shape)}."
+            )
+        y = y + b.astype(y.dtype)[None, None, None, :]
+    return y
+
+
+def flip_filter(w: ArrayLike) -> Array:
+    """Rotate every filter by 180° (flip height and width): ``w[::-1, ::-1]`` (Fig 8.7)."""
+    w = _filters("w", w)
+    return w[::-1, ::-1]
+
+
+def convolve2d_true(
+    x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None, *, stride: Any = 1, padding: Any = 0
+) -> Array:
+    r"""The mathematician's convolution (Goodfellow Eq 9.4): cross-correlation with the flipped
+    filter, $(K * I)(i, j) = \sum_{m,n} I(i - m, j - n) K(m, n)$, on the valid/padded window.
+
+    Same arguments and shapes as :func:`conv2d`; equal to ``conv2d(x, flip_filter(w), b)``.
+    """
+    return conv2d(x, flip_filter(w), b, stride=stride, padding=padding)
+
+
+# ---------------------------------------------------------------------- backward convolution
+
+
+def conv2d_input_grad(
+    g: ArrayLike, w: ArrayLike, *, input_shape: Sequence[int], stride: Any = 1, padding: Any = 0
+) -> Array:
+    r"""Gradient of a loss with respect to the input of :func:`conv2d`, by hand (Aggarwal §8.3.2).
+
+    For stride 1 it is the *full* convolution of the output gradient with the filter rotated by
+    180° and with its channel axes swapped (Eq 8.3, $u^{(k)}_{rsp} = w^{(p)}_{F-r+1,\,F-s+1,\,k}$):
+
+    $$ \frac{\partial L}{\partial x} = \mathrm{corr}\big(\mathrm{pad}_{F-1-P}(g),\
+       \mathrm{flip}(w)^{\top_{IO}}\big), $$
+
+    where the forward padding $P$ and the backward padding $F - 1 - P$ sum to $F - 1$. With
+    stride $S$, first put $S - 1$ zeros between neighbouring gradient entries (input dilation):
+    an output cell moved by $S$ input cells.
+
+    Args:
+        g: output gradient ``(n, H_out, W_out, C_out)``.
+        w: the filters ``(F_h, F_w, C_in, C_out)``.
+        input_shape: the forward input's shape ``(n, H, W, C_in)``.
+        stride, padding: as in the forward call.
+
+    Returns:
+        ``(n, H, W, C_in)``.
+    """
+    g = _images("g", g)
+    w = _filters("w", w)
+    input_shape = tuple(int(v) for v in input_shape)
+    if len(input_shape) != 4 or input_shape[3] != w.shape[2]:
+        raise ValueError(f"`input_shape` must be (n, H, W, {w.shape[2]}), got {input_shape}.")
+    s, p, out = _geometry(input_shape, w.shape, stride, padding)
+    want = (input_shape[0], *out, w.shape[3])
+    if tuple(g.shape) != want:
+        raise ValueError(f"`g` must have the output's shape {want}, got {tuple(g.shape)}.")
+    u = jnp.swapaxes(w[::-1, ::-1], 2, 3).astype(g.dtype)  # flipped, channel-transposed
+    pads = [(w.shape[a] - 1 - p[a], w.shape[a] - 1 - p[a]) for a in (0, 1)]
+    return jax.lax.conv_general_dilated(
+        g, u, window_strides=(1, 1), padding=pads, lhs_dilation=s, dimension_numbers=_DIMS
+    )
+
+
+def conv2d_filter_grad(
+    x: ArrayLike, g: ArrayLike, *, filter_shape: Sequence[int], stride: Any = 1, padding: Any = 0
+) -> Array:
+    r"""Gradient of a loss with respect to the filters of :func:`conv2d`, by hand (§8.3.1).
+
+    Every copy of a shared weight contributes "input activation × output gradient", summed:
+
+    $$ \frac{\partial L}{\partial w_{r,s,k,p}} = \sum_{n,i,j} \tilde x_{n,\,S i + r,\,S j + s,\,k}\;
+       g_{n,i,j,p}, $$
+
+    a cross-correlation of the padded input with the output gradient (dilated by the stride),
+    in which the batch axis plays the role of the summed channel axis. The bias gradient is
+    ``g.sum((0, 1, 2))``.
+
+    Args:
+        x: the forward input ``(n, H, W, C_in)``; g: output gradient ``(n, H_out, W_out, C_out)``;
+        filter_shape: ``(F_h, F_w, C_in, C_out)``; stride, padding: as in the forward call.
+
+    Returns:
+        ``(F_h, F_w, C_in, C_out)``.
+    """
+    x = _images("x", x)
+    g = _images("g", g)
+    filter_shape = tuple(int(v) for v in filter_shape)
+    if len(filter_shape) != 4 or filter_shape[2] != x.shape[3]:
+        raise ValueError(
+            f"`filter_shape` must be (F_h, F_w, {x.shape[3]}, C_out), got {filter_shape}."
+        )
+    s, p, out = _geometry(x.shape, filter_shape, stride, padding)
+    want = (x.shape[0], *out, filter_shape[3])
+    if tuple(g.shape) != want:
+        raise ValueError(f"`g` must have the output's shape {want}, got {tuple(g.shape)}.")
+    return jax.lax.conv_general_dilated(
+        x,
+        g.astype(x.dtype),
+        window_strides=(1, 1),
+        padding=[(p[0], p[0]), (p[1], p[1])],
+        rhs_dilation=s,
+        dimension_numbers=("CHWN", "IHWO", "HWNC"),
+    )
+
+
+def conv_matrix(
+    input_shape: Sequence[int], w: ArrayLike, *, stride: Any = 1, padding: Any = 0
+) -> Array:
+    r"""The sparse matrix $C$ of a convolution, as a dense array (Aggarwal §8.3.3, Fig 8.8).
+
+    For one image $x$ of shape ``(H, W, C_in)`` flattened row-major,
+    $\mathrm{vec}(\texttt{conv2d}(x)) = C\,\mathrm{vec}(x)$, where row
+    $(i, j, p)$ of $C$ holds the filter $p$ placed at output position $(i, j)$ (entries that
+    fall on padding are dropped). The backward pass is multiplication by $C^\top$, which is why
+    the input gradient is also called a *transposed convolution*.
+
+    Built with plain NumPy loops from the definition (independent of ``lax``).
+
+    Args:
+        input_shape: ``(H, W)`` (one channel) or ``(H, W, C_in)``.
+        w: ``(F_h, F_w)`` (one channel in, one out) or ``(F_h, F_w, C_in, C_out)``.
+
+    Returns:
+        $C$ of shape ``(H_out * W_out * C_out, H * W * C_in)``.
+    """
+    shape = tuple(int(v) for v in input_shape)
+    if len(shape) == 2:
+        shape = (*shape, 1)
+    if len(shape) != 3:
+        raise ValueError(f"`input_shape` must be (H, W) or (H, W, C_in), got {tuple(input_shape)}.")
+    w = _validate.float_array("w", w, ndim=(2, 4))
+    if w.ndim == 2:
+        w = w[:, :, None, None]
+    w = _filters("w", w, shape[2])
+    (sh, sw), (ph, pw), (ho, wo) = _geometry((1, *shape), w.shape, stride, padding)
+    H, W, cin = shape
+    fh, fw, _, cout = w.shape
+    wn = np.asarray(w)
+    C = np.zeros((ho * wo * cout, H * W * cin), dtype=wn.dtype)
+    for i in range(ho):
+        for j in range(wo):
+            for r in range(fh):
+                for s in range(fw):
+                    y, x = i * sh + r - ph, j * sw + s - pw
+                    if 0 <= y < H and 0 <= x < W:
+                        for k in range(cin):
+                            rows = (i * wo + j) * cout + np.arange(cout)
+                            C[rows, (y * W + x) * cin + k] = wn[r, s, k, :]
+    return jnp.asarray(C)
+
+
+# --------------------------------------------------------------------------------- pooling
+
+
+def _pool_blocks(x: Array, size: int) -> Array:
+    n, H, W, C = x.shape
+    if H % size or W % size:
+        raise ValueError(
+            f"reshape pooling needs height and width divisible by `size`={size}, got "
+            f"{H}×{W}; use max_pool_window/avg_pool_window for other sizes."
+        )
+    return x.reshape(n, H // size, size, W // size, size, C)
+
+
+def max_pool(x: ArrayLike, size: int = 2) -> Array:
+    r"""Non-overlapping max-pooling by reshape (Aggarwal §8.2.5): $y_{ij} = \max_{(r,s)\in
+    \text{block}(i,j)} x_{rs}$ with ``size``×``size`` blocks and stride ``size``.
+
+    Args: x ``(n, H, W, C)`` with H, W divisible by ``size``. Returns ``(n, H/size, W/size, C)``.
+    """
+    x = _images("x", x)
+    size = _validate.positive_int("size", size)
+    return _pool_blocks(x, size).max(axis=(2, 4))
+
+
+def avg_pool(x: ArrayLike, size: int = 2) -> Array:
+    """Non-overlapping average pooling by reshape: the mean of each ``size``×``size`` block."""
+    x = _images("x", x)
+    size = _validate.positive_int("size", size)
+    return _pool_blocks(x, size).mean(axis=(2, 4))
+
+
+def _upsample(y: Array, size: int) -> Array:
+    return jnp.repeat(jnp.repeat(y, size, axis=1), size, axis=2)
+
+
+def max_pool_backward(x: ArrayLike, g: ArrayLike, size: int = 2) -> Array:
+    r"""Hand-written backward pass of :func:`max_pool` (Aggarwal §8.3): each block's gradient goes
+    to its arg-max, $\partial L/\partial x_{rs} = g_{ij}\,[x_{rs} = y_{ij}] / m_{ij}$, where
+    $m_{ij}$ counts ties (a tie splits the gradient equally, as ``jax.grad`` of ``max`` does).
+
+    Args: x ``(n, H, W, C)``; g ``(n, H/size, W/size, C)``. Returns ``(n, H, W, C)``.
+    """
+    x = _images("x", x)
+    g = _images("g", g)
+    size = _validate.positive_int("size", size)
+    y = max_pool(x, size)
+    if g.shape != y.shape:
+        raise ValueError(f"`g` must have the pooled shape {tuple(y.shape)}, got {tuple(g.shape)}.")
+    hit = (x == _upsample(y, size)).astype(x.dtype)
+    count = _upsample(_pool_blocks(hit, size).sum(axis=(2, 4)), size)
+    return _upsample(g, size) * hit / count
+
+
+def avg_pool_backward(g: ArrayLike, size: int = 2) -> Array:
+    r"""Hand-written backward pass of :func:`avg_pool`.
+
+    Every cell of a block gets $g_{ij}/\text{size}^2$. Args: g ``(n, H/size, W/size, C)``.
+    """
+    g = _images("g", g)
+    size = _validate.positive_int("size", size)
+    return _upsample(g, size) / size**2
+
+
+def max_pool_window(
+    x: ArrayLike, size: int = 2, stride: int | None = None, padding: int = 0
+) -> Array:
+    r"""Max-pooling over ``size``×``size`` windows moved by ``stride`` (default ``size``), with
+    ``lax.reduce_window``; overlapping windows (stride < size) are allowed (Fig 8.4). Padding is
+    $-\infty$. Output size from :func:`output_size`. Equal to :func:`max_pool` when stride = size.
+    """
+    x = _images("x", x)
+    size = _validate.positive_int("size", size)
+    stride = size if stride is None else _validate.positive_int("stride", stride)
+    for a in (1, 2):
+        output_size(x.shape[a], size, padding, stride)
+    pads = ((0, 0), (padding, padding), (padding, padding), (0, 0))
+    return jax.lax.reduce_window(
+        x, -jnp.inf, jax.lax.max, (1, size, size, 1), (1, stride, stride, 1), pads
+    )
+
+
+def avg_pool_window(x: ArrayLike, size: int = 2, stride: int | None = None) -> Array:
+    """Average pooling with ``lax.reduce_window`` (sum / size²), no padding."""
+    x = _images("x", x)
+    size = _validate.positive_int("size", size)
+    stride = size if stride is None else _validate.positive_int("stride", stride)
+    for a in (1, 2):
+        output_size(x.shape[a], size, 0, stride)
+    window = (1, size, size, 1)
+    total = jax.lax.reduce_window(x, 0.0, jax.lax.add, window, (1, stride, stride, 1), "VALID")
+    return total / size**2
+
+
+# ------------------------------------------------------------------------ a LeNet-style model
+
+
+def as_images(X: ArrayLike, size: int | None = None) -> Array:
+    """Flattened square grey images ``(n, size*size)`` -> NHWC ``(n, size, size, 1)``."""
+    X = _validate.float_array("X", X, ndim=2)
+    d = X.shape[1]
+    size = math.isqrt(d) if size is None else _validate.positive_int("size", size)
+    if size * size != d:
+        raise ValueError(f"`X` rows must hold size*size pixels; {d} is not {size}*{size}.")
+    return X.reshape(X.shape[0], size, size, 1)
+
+
+def init(
+    key: PRNGKey,
+    *,
+    image_size: int = 8,
+    channels: Sequence[int] = (16, 32),
+    hidden: int = 64,
+    n_classes: int = 10,
+    in_channels: int = 1,
+) -> Params:
+    r"""Parameters of a small LeNet (LeCun et al. 1998; Aggarwal §8.4, Goodfellow §9.3):
+    [3×3 conv (padding 1) → ReLU → 2×2 max-pool] per entry of ``channels``, then a ReLU dense
+    layer of ``hidden`` units and a linear layer to ``n_classes`` logits.
+
+    He initialization: weights $\sim\mathcal N(0, 2/\text{fan-in})$, biases 0.
+
+    Returns:
+        a dict ``{"conv": [(w, b), ...], "dense": [(W, b), (W, b)]}``.
+    """
+    key = _validate.prng_key("key", key)
+    image_size = _validate.positive_int("image_size", image_size)
+    c_in = _validate.positive_int("in_channels", in_channels)
+    hidden = _validate.positive_int("hidden", hidden)
+    n_classes = _validate.positive_int("n_classes", n_classes)
+    channels = [_validate.positive_int("channels", c) for c in channels]
+    size = image_size
+    for _ in channels:
+        if size % 2:
+            raise ValueError(
+                f"`image_size` must stay even through {len(channels)} 2×2 poolings; got "
+                f"{image_size} (odd size {size} reached)."
+            )
+        size //= 2
+    return _init(key, image_size, tuple(channels), hidden, n_classes, c_in)
+
+
+@partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
+def _init(key, size, channels, hidden, n_classes, c_in):
+    """The random draws of :func:`init`, jitted (one compilation instead of one per draw)."""
+    dt = jnp.result_type(float)
+    shapes, fans = [], []
+    for c_out in channels:
+        shapes.append((3, 3, c_in, c_out))
+        fans.append(9 * c_in)
+        c_in, size = c_out, size // 2
+    shapes += [(size * size * c_in, hidden), (hidden, n_classes)]
+    fans += [size * size * c_in, hidden]
+    # one draw for all weights (one random-bits kernel to compile), then cut into layers
+    z = jax.random.normal(key, (sum(math.prod(sh) for sh in shapes),), dt)
+    weights, start = [], 0
+    for sh, fan in zip(shapes, fans, strict=True):
+        count = math.prod(sh)
+        weights.append(math.sqrt(2.0 / fan) * z[start : start + count].reshape(sh))
+        start += count
+    layers = [(w, jnp.zeros(w.shape[-1], dt)) for w in weights]
+    convs, dense = layers[: len(channels)], layers[len(channels) :]
+    return {"conv": convs, "dense": dense}
+
+
+def apply(params: Params, x: ArrayLike) -> Array:
+    """Logits ``(n, n_classes)`` of the LeNet of :func:`init` for images ``x: (n, H, W, C)``."""
+    h = _images("x", x)
+    for w, b in params["conv"]:
+        h = max_pool(jax.nn.relu(conv2d(h, w, b, padding=1)), 2)
+    h = h.reshape(h.shape[0], -1)
+    (W1, b1), (W2, b2) = params["dense"]
+    h = jax.nn.relu(h @ W1 + b1[None, :])
+    return h @ W2 + b2[None, :]
+
+
+def loss(params: Params, x: ArrayLike, y: ArrayLike) -> Array:
+    r"""Mean softmax cross-entropy $\frac1n\sum_i -\log \mathrm{softmax}(f(x_i))_{y_i}$.
+
+    ``x``: images ``(n, H, W, C)``; ``y``: int labels ``(n,)``.
+    """
+    x = _images("x", x)
+    y = jnp.asarray(y)
+    if y.shape != (x.shape[0],):
+        raise ValueError(f"`y` must have shape ({x.shape[0]},), got {tuple(y.shape)}.")
+    logits = apply(params, x)
+    logp = jax.nn.log_softmax(logits, axis=1)
+    return -jnp.mean(jnp.take_along_axis(logp, y[:, None].astype(jnp.int32), axis=1))
+
+
+def accuracy(params: Params, x: ArrayLike, y: ArrayLike) -> Array:
+    """Fraction of images whose arg-max logit is the label."""
+    return jnp.mean(jnp.argmax(apply(params, x), axis=1) == jnp.asarray(y))
+
+
+def init_optimizer(params: Params) -> Any:
+    """Adam's state for :func:`train_step` (it does not depend on the learning rate)."""
+    return optim.adam(1e-3).init(params)
+
+
+@jax.jit
+def _train_step(params, opt_state, x, y, lr):
+    value, grads = jax.value_and_grad(loss)(params, x, y)
+    updates, opt_state = optim.adam(lr).update(grads, opt_state, params)
+    return optim.apply_updates(params, updates), opt_state, value
+
+
+def train_step(
+    params: Params, opt_state: Any, x: ArrayLike, y: ArrayLike, lr: Any
+) -> tuple[Params, Any, Array]:
+    r"""One jitted Adam step on a minibatch (Aggarwal §3.5.3.5): returns ``(params, opt_state,
+    loss)``. ``lr`` is a traced argument: changing it never recompiles
+    (:func:`train_step_cache_size`)."""
+    _validate.positive("lr", lr)
+    return _train_step(params, opt_state, x, y, jnp.asarray(lr, jnp.result_type(float)))
+
+
+def train_step_cache_size() -> int:
+    """How many versions of the jitted step have been compiled (one per batch shape)."""
+    return _train_step._cache_size()
+
+
+def fit(
+    params: Params,
+    train: data.Dataset,
+    *,
+    key: PRNGKey,
+    epochs: int,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    image_size: int | None = None,
+) -> tuple[Params, list[float]]:
+    """Train with :func:`train_step` for ``epochs`` passes over shuffled minibatches.
+
+    A Python loop over a jitted step (faster than ``lax.scan`` for convolutions on CPU, see the
+    module note). The last incomplete minibatch of each epoch is dropped (one compiled shape).
+
+    Returns:
+        ``(params, losses)``: the trained parameters and the minibatch losses (floats).
+    """
+    key = _validate.prng_key("key", key)
+    epochs = _validate.positive_int("epochs", epochs)
+    batch_size = _validate.positive_int("batch_size", batch_size)
+    X = as_images(train.X, image_size)
+    y = jnp.asarray(train.y)
+    n = X.shape[0]
+    if batch_size > n:
+        raise ValueError(f"`batch_size`={batch_size} exceeds the {n} training examples.")
+    opt_state, losses = init_optimizer(params), []
+    for k in jax.random.split(key, epochs):
+        perm = jax.random.permutation(k, n)
+        for start in range(0, n - batch_size + 1, batch_size):
+            idx = perm[start : start + batch_size]
+            params, opt_state, value = train_step(params, opt_state, X[idx], y[idx], lr)
+            losses.append(value)
+    return params, [float(v) for v in losses]
+
+
+# --------------------------------------------------------------------- hand-designed filters
+
+
+def gabor(
+    size: int, theta: float, sigma: float, lam: float, psi: float = 0.0, gamma: float = 1.0
+) -> Array:
+    r"""A Gabor filter (Goodfellow et al. §9.10, Eqs 9.16–9.18), the model of a V1 simple cell:
+
+    $$ g(x, y) = \exp\Big(-\frac{x'^2 + \gamma^2 y'^2}{2\sigma^2}\Big)
+       \cos\Big(\frac{2\pi x'}{\lambda} + \psi\Big),
+       \quad x' = x\cos\theta + y\sin\theta,\ y' = -x\sin\theta + y\cos\theta, $$
+
+    on a ``size``×``size`` grid centred at 0 ($x$ = column, $y$ = row). In Goodfellow's notation
+    $\beta_x = 1/2\sigma^2$, $\beta_y = \gamma^2/2\sigma^2$, $f = 2\pi/\lambda$, $\phi = \psi$.
+    The stripes run perpendicular to the direction $\theta$; $\psi = \pm\pi/2$ gives an odd
+    (edge-like) filter, $\psi = 0$ an even (bar-like) one.
+
+    Returns:
+        ``(size, size)``.
+    """
+    size = _validate.positive_int("size", size)
+    for name, v in (("sigma", sigma), ("lam", lam), ("gamma", gamma)):
+        _validate.positive(name, v)
+    c = (size - 1) / 2.0
+    yy, xx = jnp.meshgrid(jnp.arange(size) - c, jnp.arange(size) - c, indexing="ij")
+    xr = xx * jnp.cos(theta) + yy * jnp.sin(theta)
+    yr = -xx * jnp.sin(theta) + yy * jnp.cos(theta)
+    envelope = jnp.exp(-(xr**2 + gamma**2 * yr**2) / (2.0 * sigma**2))
+    return envelope * jnp.cos(2.0 * jnp.pi * xr / lam + psi)
+
+
+def gabor_bank(
+    size: int, thetas: Sequence[float], sigma: float, lam: float, psi: float = 0.0
+) -> Array:
+    """Gabor filters at several orientations as an HWIO bank ``(size, size, 1, len(thetas))``."""
+    return jnp.stack([gabor(size, t, sigma, lam, psi) for t in thetas], axis=-1)[:, :, None, :]
+
+
+def edge_filters() -> tuple[list[str], Array]:
+    r"""Hand-made 3×3 edge detectors as an HWIO bank ``(3, 3, 1, 4)`` with their names.
+
+    - ``"horizontal"``: the book's horizontal-edge detector (Fig 8.1b),
+      rows $(1,1,1), (0,0,0), (-1,-1,-1)$: large on horizontal edges, 0 on vertical ones;
+    - ``"vertical"``: its transpose;
+    - ``"sobel_x"``: $\begin{pmatrix}-1&0&1\\-2&0&2\\-1&0&1\end{pmatrix}$ (a horizontal
+      derivative: responds to vertical edges); ``"sobel_y"``: its transpose.
+    """
+    horizontal = np.array([[1, 1, 1], [0, 0, 0], [-1, -1, -1]], dtype=float)
+    sobel_x = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=float)
+    bank = np.stack([horizontal, horizontal.T, sobel_x, sobel_x.T], axis=-1)[:, :, None, :]
+    return ["horizontal", "vertical", "sobel_x", "sobel_y"], jnp.asarray(
+        bank, jnp.result_type(float)
+    )
