@@ -1,0 +1,734 @@
+r"""Recurrent networks: a vanilla RNN with hand-written BPTT, echo-state networks, LSTM and GRU.
+
+Aggarwal ch. 7 (§7.2 architecture, §7.2.1 language-model toy, §7.2.2 BPTT and its truncated
+form, §7.3 vanishing/exploding gradients, §7.4 echo-state networks, §7.5 LSTM, §7.6 GRU) and
+Goodfellow et al. §10.2.2 (BPTT, Eq 10.17-10.21).
+
+**Vanilla RNN** (Eq 7.1-7.2, column-vector convention of the book): with a $d$-dimensional input
+$x_t$, a $p$-dimensional hidden state and $q$ outputs,
+
+$$h_t = \tanh(W_{xh} x_t + W_{hh} h_{t-1} + b_h),\qquad y_t = W_{hy} h_t + b_y,$$
+
+with $W_{xh}\in\mathbb R^{p\times d}$, $W_{hh}\in\mathbb R^{p\times p}$,
+$W_{hy}\in\mathbb R^{q\times p}$. The same weights are used at every time step; the sequence
+runs in one :func:`jax.lax.scan`.
+
+**BPTT** (:func:`bptt`) is written by hand as a reverse scan. With
+$\hat p_t = \mathrm{softmax}(y_t)$ and $L = -\sum_t \log \hat p_t[j_t]$ (Eq 7.3),
+$\partial L/\partial y_t = \hat p_t - e_{j_t}$ (Eq 7.4) and, for $a_t$ the pre-activation,
+
+$$\nabla_{h_t} L = W_{hy}^\top \nabla_{y_t} L + W_{hh}^\top \nabla_{a_{t+1}} L,\qquad
+\nabla_{a_t} L = (1 - h_t^2)\odot\nabla_{h_t} L .$$
+
+This is Goodfellow's Eq 10.21 in the dimensionally correct order
+$W^\top \mathrm{diag}(1-h_{t+1}^2)\nabla_{h_{t+1}}L + V^\top\nabla_{o_t}L$ (the printed order
+$W^\top(\nabla_{h_{t+1}}L)\mathrm{diag}(\cdot)$ does not type-check). Shared-weight gradients
+are sums over time: $\nabla_{W_{hh}}L = \sum_t \nabla_{a_t}L\, h_{t-1}^\top$, etc.
+
+**LSTM / GRU** cells use a fused *row* layout: one matrix multiplies the concatenation
+$[x_t, h_{t-1}]$ (a row vector) for all gates at once, ``z = concat([x, h]) @ W + b``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from course_lib import _validate, optim
+from course_lib._types import Array, ArrayLike, PRNGKey
+
+# ------------------------------------------------------------------------------ data: the toy
+
+TOY_VOCAB: tuple[str, ...] = ("the", "cat", "chased", "mouse")
+TOY_SENTENCE: tuple[str, ...] = ("the", "cat", "chased", "the", "mouse")
+
+
+def toy_language_model_data() -> tuple[Array, Array]:
+    r"""The 4-word language-model toy of Aggarwal §7.2.1: "the cat chased the mouse".
+
+    Vocabulary ``TOY_VOCAB`` = (the, cat, chased, mouse), one-hot inputs. The inputs are the
+    first four words (the, cat, chased, the) and the targets the next words (cat, chased, the,
+    mouse). "the" occurs twice with different successors, so a bigram model gets at most 3 of
+    the 4 predictions right; an RNN with memory can get all 4.
+
+    Returns ``(xs, targets)``: one-hot inputs of shape ``(4, 4)`` (time, vocabulary) and int32
+    target ids of shape ``(4,)``.
+    """
+    ids = np.array([TOY_VOCAB.index(w) for w in TOY_SENTENCE], dtype=np.int32)
+    xs = jax.nn.one_hot(ids[:-1], len(TOY_VOCAB))
+    return xs, jnp.asarray(ids[1:])
+
+
+# ------------------------------------------------------------------------------ validation
+
+
+def _sequence(name: str, xs: Any, dim: int | None = None) -> Array:
+    xs = _validate.float_array(name, xs, ndim=2)
+    if xs.shape[0] < 1:
+        raise ValueError(f"`{name}` must hold at least one time step, got shape {xs.shape}.")
+    if dim is not None and xs.shape[1] != dim:
+        raise ValueError(
+            f"`{name}` must have shape (T, {dim}) to match the input weights, "
+            f"got {tuple(xs.shape)}."
+        )
+    return xs
+
+
+def _targets(name: str, targets: Any, T: int, q: int) -> Array:
+    if isinstance(targets, jax.Array):
+        arr = targets
+    else:
+        arr = jnp.asarray(np.asarray(targets))
+    if not jnp.issubdtype(arr.dtype, jnp.integer):
+        raise TypeError(f"`{name}` must hold integer class ids, got dtype {arr.dtype}.")
+    if arr.shape != (T,):
+        raise ValueError(f"`{name}` must have shape ({T},) (one id per step), got {arr.shape}.")
+    if not _validate.is_traced(arr):
+        v = np.asarray(arr)
+        if v.size and (v.min() < 0 or v.max() >= q):
+            raise ValueError(
+                f"`{name}` must hold ids in [0, {q - 1}] (the output size), "
+                f"got values in [{v.min()}, {v.max()}]."
+            )
+    return arr
+
+
+def _hidden(name: str, h0: Any, p: int, dtype: Any) -> Array:
+    if h0 is None:
+        return jnp.zeros((p,), dtype)
+    h0 = _validate.float_array(name, h0, ndim=1)
+    if h0.shape != (p,):
+        raise ValueError(f"`{name}` must have shape ({p},), got {tuple(h0.shape)}.")
+    return h0
+
+
+_ACTIVATIONS = {"tanh": jnp.tanh, "linear": lambda a: a}
+
+
+# ------------------------------------------------------------------------------ vanilla RNN
+
+
+class RNNParams(NamedTuple):
+    """Vanilla RNN weights (book's column convention): shapes (p,d), (p,p), (q,p), (p,), (q,)."""
+
+    W_xh: Array
+    W_hh: Array
+    W_hy: Array
+    b_h: Array
+    b_y: Array
+
+
+def init(
+    *, key: PRNGKey, input_dim: int, hidden_dim: int, output_dim: int, scale: float = 1.0
+) -> RNNParams:
+    r"""Random RNN weights: Gaussian entries with variance ``scale / fan_in``, zero biases.
+
+    $W_{xh}\sim\mathcal N(0, s/d)$, $W_{hh}\sim\mathcal N(0, s/p)$, $W_{hy}\sim\mathcal N(0, s/p)$
+    (§7.2). The parameter count $pd + p^2 + qp + p + q$ does not depend on the sequence length.
+    """
+    _validate.prng_key("key", key)
+    d = _validate.positive_int("input_dim", input_dim)
+    p = _validate.positive_int("hidden_dim", hidden_dim)
+    q = _validate.positive_int("output_dim", output_dim)
+    _validate.positive("scale", scale)
+    k1, k2, k3 = jax.random.split(key, 3)
+    dt = jnp.result_type(float)
+    return RNNParams(
+        W_xh=jax.random.normal(k1, (p, d), dt) * np.sqrt(scale / d),
+        W_hh=jax.random.normal(k2, (p, p), dt) * np.sqrt(scale / p),
+        W_hy=jax.random.normal(k3, (q, p), dt) * np.sqrt(scale / p),
+        b_h=jnp.zeros((p,), dt),
+        b_y=jnp.zeros((q,), dt),
+    )
+
+
+def _check_params(params: Any) -> RNNParams:
+    if not isinstance(params, RNNParams):
+        raise TypeError(f"`params` must be an RNNParams, got {type(params).__name__}.")
+    p, d = params.W_xh.shape
+    q = params.W_hy.shape[0]
+    want = {"W_hh": (p, p), "W_hy": (q, p), "b_h": (p,), "b_y": (q,)}
+    for name, shape in want.items():
+        got = tuple(getattr(params, name).shape)
+        if got != shape:
+            raise ValueError(f"`params.{name}` must have shape {shape}, got {got}.")
+    return params
+
+
+def rnn_step(params: RNNParams, h: Array, x: Array, activation: str = "tanh") -> Array:
+    r"""One recurrence $h_t = \phi(W_{xh}x_t + W_{hh}h_{t-1} + b_h)$ (Eq 7.1).
+
+    ``h (p,)``, ``x (d,)`` -> ``(p,)``.
+    """
+    phi = _validate.lookup("activation", _ACTIVATIONS, activation)
+    return phi(params.W_xh @ x + params.W_hh @ h + params.b_h)
+
+
+def forward(
+    params: RNNParams, xs: ArrayLike, h0: ArrayLike | None = None, activation: str = "tanh"
+) -> tuple[Array, Array]:
+    r"""Run the RNN over a sequence with :func:`jax.lax.scan` (§7.2, Eq 7.1-7.2).
+
+    $h_t = \phi(W_{xh}x_t + W_{hh}h_{t-1} + b_h)$, $y_t = W_{hy}h_t + b_y$, $t = 1..T$,
+    $\phi = \tanh$ (or the identity with ``activation="linear"``).
+
+    Args: ``xs (T, d)``; ``h0 (p,)`` (zeros by default).
+    Returns ``(hs, ys)`` with ``hs (T, p)`` the hidden states $h_1..h_T$ and ``ys (T, q)`` the
+    output scores.
+    """
+    params = _check_params(params)
+    xs = _sequence("xs", xs, params.W_xh.shape[1])
+    h0 = _hidden("h0", h0, params.W_hh.shape[0], xs.dtype)
+    _validate.lookup("activation", _ACTIVATIONS, activation)
+
+    def step(h, x):
+        h = rnn_step(params, h, x, activation)
+        return h, h
+
+    _, hs = lax.scan(step, h0, xs)
+    ys = hs @ params.W_hy.T + params.b_y[None, :]
+    return hs, ys
+
+
+def _step_losses(ys: Array, targets: Array) -> Array:
+    return -jnp.take_along_axis(jax.nn.log_softmax(ys, axis=-1), targets[:, None], axis=-1)[:, 0]
+
+
+def sequence_loss(
+    params: RNNParams, xs: ArrayLike, targets: ArrayLike, h0: ArrayLike | None = None
+) -> Array:
+    r"""Summed per-step softmax cross-entropy $L = -\sum_{t=1}^T \log\hat p_t[j_t]$ (Eq 7.3).
+
+    Args: ``xs (T, d)`` (one-hot rows for a language model), ``targets (T,)`` int ids in
+    ``[0, q)``, ``h0 (p,)``. Returns a scalar.
+    """
+    params = _check_params(params)
+    xs = _sequence("xs", xs, params.W_xh.shape[1])
+    targets = _targets("targets", targets, xs.shape[0], params.W_hy.shape[0])
+    _, ys = forward(params, xs, h0)
+    return jnp.sum(_step_losses(ys, targets))
+
+
+def bptt(
+    params: RNNParams,
+    xs: ArrayLike,
+    targets: ArrayLike,
+    h0: ArrayLike | None = None,
+    truncate: int | None = None,
+) -> tuple[Array, RNNParams]:
+    r"""Hand-written backpropagation through time (§7.2.2; Goodfellow Eq 10.17-10.21, corrected).
+
+    Backward recursion, a reverse :func:`jax.lax.scan` from $t = T$ to 1, with
+    $\delta^{h}_{T+1} = 0$:
+
+    $$g_{y_t} = \hat p_t - e_{j_t},\quad
+    g_{h_t} = W_{hy}^\top g_{y_t} + \delta^h_{t+1},\quad
+    g_{a_t} = (1-h_t^2)\odot g_{h_t},\quad \delta^h_t = W_{hh}^\top g_{a_t},$$
+
+    and the shared weights collect the per-step copies' gradients:
+    $\nabla W_{hy} = \sum_t g_{y_t}h_t^\top$, $\nabla W_{xh} = \sum_t g_{a_t}x_t^\top$,
+    $\nabla W_{hh} = \sum_t g_{a_t}h_{t-1}^\top$, $\nabla b_h = \sum_t g_{a_t}$,
+    $\nabla b_y = \sum_t g_{y_t}$.
+
+    ``truncate=k`` gives truncated BPTT (§7.2.2): the message $\delta^h$ is not passed back
+    across the boundaries $t = k, 2k, \dots$, i.e. $h_{t}$ for $t$ a multiple of $k$ is treated
+    as a constant input to the next segment (the same as :func:`truncated_loss`'s
+    ``stop_gradient``).
+
+    Returns ``(loss, grads)`` with ``grads`` an :class:`RNNParams` of the same shapes.
+    """
+    params = _check_params(params)
+    xs = _sequence("xs", xs, params.W_xh.shape[1])
+    T = xs.shape[0]
+    targets = _targets("targets", targets, T, params.W_hy.shape[0])
+    h0 = _hidden("h0", h0, params.W_hh.shape[0], xs.dtype)
+    k = T if truncate is None else _validate.positive_int("truncate", truncate)
+    hs, ys = forward(params, xs, h0)
+    loss = jnp.sum(_step_losses(ys, targets))
+    g_ys = jax.nn.softmax(ys, axis=-1) - jax.nn.one_hot(targets, ys.shape[1], dtype=ys.dtype)
+    h_prev = jnp.concatenate([h0[None, :], hs[:-1]], axis=0)
+    steps = jnp.arange(1, T + 1)
+
+    def back(delta, inputs):
+        h, g_y, t = inputs
+        g_h = params.W_hy.T @ g_y + delta
+        g_a = (1.0 - h**2) * g_h
+        delta = params.W_hh.T @ g_a
+        # truncation: nothing flows from step t into step t-1 when t-1 is a multiple of k
+        delta = jnp.where((t - 1) % k == 0, jnp.zeros_like(delta), delta)
+        return delta, g_a
+
+    _, g_as = lax.scan(back, jnp.zeros_like(h0), (hs, g_ys, steps), reverse=True)
+    grads = RNNParams(
+        W_xh=g_as.T @ xs,
+        W_hh=g_as.T @ h_prev,
+        W_hy=g_ys.T @ hs,
+        b_h=jnp.sum(g_as, axis=0),
+        b_y=jnp.sum(g_ys, axis=0),
+    )
+    return loss, grads
+
+
+def truncated_loss(
+    params: RNNParams, xs: ArrayLike, targets: ArrayLike, k: int, h0: ArrayLike | None = None
+) -> Array:
+    r"""The loss of Eq 7.3 with ``lax.stop_gradient`` on $h_t$ for every $t$ a multiple of $k$.
+
+    The value equals :func:`sequence_loss`; its ``jax.grad`` is truncated BPTT over segments of
+    $k$ steps (§7.2.2): gradients never cross a segment boundary. For $k \geq T$ it is full BPTT.
+    """
+    params = _check_params(params)
+    xs = _sequence("xs", xs, params.W_xh.shape[1])
+    T = xs.shape[0]
+    targets = _targets("targets", targets, T, params.W_hy.shape[0])
+    k = _validate.positive_int("k", k)
+    h0 = _hidden("h0", h0, params.W_hh.shape[0], xs.dtype)
+
+    def step(h, inp):
+        x, t = inp  # t = 1..T; h is h_{t-1}
+        h = jnp.where((t - 1) % k == 0, lax.stop_gradient(h), h)
+        h = rnn_step(params, h, x)
+        return h, h
+
+    _, hs = lax.scan(step, h0, (xs, jnp.arange(1, T + 1)))
+    ys = hs @ params.W_hy.T + params.b_y[None, :]
+    return jnp.sum(_step_losses(ys, targets))
+
+
+# -------------------------------------------------------------------------- vanishing / exploding
+
+
+def recurrent_matrix(
+    *, key: PRNGKey, size: int, spectral_radius: float, normal: bool = False
+) -> Array:
+    r"""A ``(size, size)`` recurrent matrix rescaled to spectral radius $\rho$ (§7.3, §7.4 Eq 7.7).
+
+    Gaussian entries, then $W \leftarrow \rho\, W / |\lambda_{\max}(W)|$. With ``normal=True``
+    the matrix is $\rho Q$ for a random orthogonal $Q$ (from a QR factorization): a *normal*
+    matrix, whose powers have spectral norm exactly $\|W^k\|_2 = \rho^k$.
+    """
+    _validate.prng_key("key", key)
+    n = _validate.positive_int("size", size)
+    _validate.positive("spectral_radius", spectral_radius)
+    A = np.asarray(jax.random.normal(key, (n, n), jnp.result_type(float)), dtype=np.float64)
+    if normal:
+        Q, R = np.linalg.qr(A)
+        W = Q * np.sign(np.diag(R))[None, :]
+    else:
+        W = A / np.max(np.abs(np.linalg.eigvals(A)))
+    return jnp.asarray(spectral_radius * W, dtype=jnp.result_type(float))
+
+
+def spectral_radius(W: ArrayLike) -> float:
+    r"""$\rho(W) = \max_i |\lambda_i(W)|$ of a square matrix (NumPy eigenvalues)."""
+    W = _validate.float_array("W", W, ndim=2)
+    if W.shape[0] != W.shape[1]:
+        raise ValueError(f"`W` must be square, got shape {tuple(W.shape)}.")
+    return float(np.max(np.abs(np.linalg.eigvals(np.asarray(W, dtype=np.float64)))))
+
+
+def hidden_jacobian_norms(
+    params: RNNParams, xs: ArrayLike, h0: ArrayLike | None = None, activation: str = "tanh"
+) -> Array:
+    r"""Spectral norms $\|\partial h_T/\partial h_t\|_2$ for $t = 0..T$ (§7.3, Lemma 7.3.1).
+
+    By the chain rule $\partial h_T/\partial h_t = \prod_{s=T}^{t+1} D_s W_{hh}$ with
+    $D_s = \mathrm{diag}(1 - h_s^2)$ for tanh and $D_s = I$ for the linear recurrence. The
+    product is accumulated by a reverse scan. Returns ``(T+1,)``; entry $t$ is the norm for
+    $\partial h_T/\partial h_t$ (entry $T$ is $\|I\|_2 = 1$). For a linear recurrence with a
+    normal $W_{hh}$ of spectral radius $\rho$ the entries are $\rho^{T-t}$: they vanish for
+    $\rho<1$ and explode for $\rho>1$.
+    """
+    params = _check_params(params)
+    hs, _ = forward(params, xs, h0, activation)
+    p = hs.shape[1]
+    eye = jnp.eye(p, dtype=hs.dtype)
+
+    def back(M, h):
+        d = (1.0 - h**2) if activation == "tanh" else jnp.ones_like(h)
+        M = M @ (d[:, None] * params.W_hh)
+        return M, jnp.linalg.norm(M, ord=2)
+
+    _, norms = lax.scan(back, eye, hs, reverse=True)
+    return jnp.concatenate([norms, jnp.ones((1,), hs.dtype)])
+
+
+def clip_by_value(grads: Any, max_delta: float) -> Any:
+    r"""Value clipping of a gradient pytree: each entry to $[-c, c]$ (§7.3; :func:`optim.clip`)."""
+    return optim.clip(max_delta).update(grads, optim.EmptyState())[0]
+
+
+def clip_by_norm(grads: Any, max_norm: float) -> Any:
+    r"""Norm clipping $g \leftarrow g\min(1, c/\|g\|)$ over the whole pytree (§7.3).
+
+    Uses :func:`optim.clip_by_global_norm`; the direction is kept.
+    """
+    return optim.clip_by_global_norm(max_norm).update(grads, optim.EmptyState())[0]
+
+
+# ------------------------------------------------------------------------------ echo-state network
+
+
+class ESN(NamedTuple):
+    """A fixed reservoir: input weights ``W_in (p, d)``, recurrent ``W_res (p, p)``."""
+
+    W_in: Array
+    W_res: Array
+
+
+def esn_init(
+    *,
+    key: PRNGKey,
+    input_dim: int,
+    reservoir_size: int,
+    spectral_radius: float = 0.9,
+    input_scaling: float = 1.0,
+) -> ESN:
+    r"""A random echo-state reservoir (§7.4): $W_{res} = \rho W_0/|\lambda_{\max}(W_0)|$ (Eq 7.7),
+    $W_{in} = \beta W_1$ with $W_1$ uniform in $[-1, 1]$; neither is trained."""
+    _validate.prng_key("key", key)
+    d = _validate.positive_int("input_dim", input_dim)
+    p = _validate.positive_int("reservoir_size", reservoir_size)
+    _validate.positive("input_scaling", input_scaling)
+    k1, k2 = jax.random.split(key)
+    W_res = recurrent_matrix(key=k1, size=p, spectral_radius=spectral_radius)
+    W_in = input_scaling * jax.random.uniform(k2, (p, d), W_res.dtype, -1.0, 1.0)
+    return ESN(W_in, W_res)
+
+
+def esn_states(esn: ESN, xs: ArrayLike) -> Array:
+    r"""Reservoir states $h_t = \tanh(W_{in}x_t + W_{res}h_{t-1})$, $h_0 = 0$ (§7.4).
+
+    ``xs (T, d)`` -> ``(T, p)``.
+    """
+    xs = _sequence("xs", xs, esn.W_in.shape[1])
+
+    def step(h, x):
+        h = jnp.tanh(esn.W_in @ x + esn.W_res @ h)
+        return h, h
+
+    _, hs = lax.scan(step, jnp.zeros((esn.W_res.shape[0],), xs.dtype), xs)
+    return hs
+
+
+def ridge_readout(states: ArrayLike, targets: ArrayLike, ridge: float = 1e-6) -> Array:
+    r"""Closed-form ridge readout (§7.4: only the output layer is trained, by linear regression).
+
+    With $S = [H, \mathbf 1]$ (states plus a bias column, ``(T, p+1)``) and targets $Y$ ``(T, q)``,
+    $W_{out} = (S^\top S + \lambda I)^{-1} S^\top Y$, shape ``(p+1, q)``; predictions are
+    $S W_{out}$ (:func:`readout_predict`). The bias is regularised too (a simplification).
+    """
+    H = _validate.float_array("states", states, ndim=2)
+    Y = _validate.float_array("targets", targets, ndim=(1, 2))
+    _validate.same_rows("states", H, "targets", Y)
+    _validate.positive("ridge", ridge, allow_zero=True)
+    Y2 = Y[:, None] if Y.ndim == 1 else Y
+    S = jnp.concatenate([H, jnp.ones((H.shape[0], 1), H.dtype)], axis=1)
+    A = S.T @ S + ridge * jnp.eye(S.shape[1], dtype=S.dtype)
+    W = jnp.linalg.solve(A, S.T @ Y2)
+    return W[:, 0] if Y.ndim == 1 else W
+
+
+def readout_predict(states: ArrayLike, W_out: ArrayLike) -> Array:
+    r"""Readout predictions $\hat y = [H, \mathbf 1] W_{out}$ (§7.4).
+
+    ``states (T, p)``, ``W_out (p+1,)`` or ``(p+1, q)`` -> ``(T,)`` or ``(T, q)``.
+    """
+    H = _validate.float_array("states", states, ndim=2)
+    W = _validate.float_array("W_out", W_out, ndim=(1, 2))
+    if W.shape[0] != H.shape[1] + 1:
+        raise ValueError(
+            f"`W_out` must have {H.shape[1] + 1} rows (states + bias), got {W.shape[0]}."
+        )
+    return H @ W[:-1] + W[-1:]
+
+
+def mackey_glass(
+    n: int, *, tau: int = 17, beta: float = 0.2, gamma: float = 0.1, power: float = 10.0
+) -> Array:
+    r"""A Mackey-Glass-like chaotic series by unit-step Euler integration (a test series for §7.4).
+
+    $x_{t+1} = x_t + \beta\, x_{t-\tau}/(1 + x_{t-\tau}^{n}) - \gamma x_t$, with $x \equiv 1.2$
+    before the start; returns ``(n,)``. Deterministic, so no key.
+    """
+    n = _validate.positive_int("n", n)
+    tau = _validate.positive_int("tau", tau)
+    dt = jnp.result_type(float)
+    buf0 = jnp.full((tau + 1,), 1.2, dt)  # buf[0] = x_{t-tau}, buf[-1] = x_t
+
+    def step(buf, _):
+        x, xd = buf[-1], buf[0]
+        x_new = x + beta * xd / (1.0 + xd**power) - gamma * x
+        return jnp.concatenate([buf[1:], x_new[None]]), x_new
+
+    _, xs = lax.scan(step, buf0, None, length=n)
+    return xs
+
+
+# ------------------------------------------------------------------------------ LSTM and GRU
+
+
+class LSTMParams(NamedTuple):
+    """Fused LSTM weights ``W (d+p, 4p)``, ``b (4p,)`` (gate blocks i, f, o, g) and a readout
+    ``W_hy (p, q)``, ``b_y (q,)`` (row layout)."""
+
+    W: Array
+    b: Array
+    W_hy: Array
+    b_y: Array
+
+
+class GRUParams(NamedTuple):
+    """Fused GRU weights: update/reset gates ``W_zr (d+p, 2p)``, ``b_zr (2p,)``; candidate
+    ``W_n (d+p, p)``, ``b_n (p,)``; readout ``W_hy (p, q)``, ``b_y (q,)``."""
+
+    W_zr: Array
+    b_zr: Array
+    W_n: Array
+    b_n: Array
+    W_hy: Array
+    b_y: Array
+
+
+def _glorot(key: PRNGKey, shape: tuple[int, int]) -> Array:
+    dt = jnp.result_type(float)
+    return jax.random.normal(key, shape, dt) * np.sqrt(2.0 / (shape[0] + shape[1]))
+
+
+def lstm_init(
+    *, key: PRNGKey, input_dim: int, hidden_dim: int, output_dim: int, forget_bias: float = 1.0
+) -> LSTMParams:
+    """LSTM weights (Glorot-normal), zero biases except the forget gate's (``forget_bias``,
+    Jozefowicz et al. 2015: start by remembering)."""
+    _validate.prng_key("key", key)
+    d = _validate.positive_int("input_dim", input_dim)
+    p = _validate.positive_int("hidden_dim", hidden_dim)
+    q = _validate.positive_int("output_dim", output_dim)
+    k1, k2 = jax.random.split(key)
+    dt = jnp.result_type(float)
+    b = jnp.zeros((4 * p,), dt).at[p : 2 * p].set(forget_bias)
+    return LSTMParams(_glorot(k1, (d + p, 4 * p)), b, _glorot(k2, (p, q)), jnp.zeros((q,), dt))
+
+
+def gru_init(*, key: PRNGKey, input_dim: int, hidden_dim: int, output_dim: int) -> GRUParams:
+    """GRU weights (Glorot-normal) and zero biases."""
+    _validate.prng_key("key", key)
+    d = _validate.positive_int("input_dim", input_dim)
+    p = _validate.positive_int("hidden_dim", hidden_dim)
+    q = _validate.positive_int("output_dim", output_dim)
+    k1, k2, k3 = jax.random.split(key, 3)
+    dt = jnp.result_type(float)
+    return GRUParams(
+        _glorot(k1, (d + p, 2 * p)),
+        jnp.zeros((2 * p,), dt),
+        _glorot(k2, (d + p, p)),
+        jnp.zeros((p,), dt),
+        _glorot(k3, (p, q)),
+        jnp.zeros((q,), dt),
+    )
+
+
+class LSTMGates(NamedTuple):
+    """The gate activations of one LSTM step, each ``(p,)``."""
+
+    i: Array
+    f: Array
+    o: Array
+    g: Array
+
+
+def lstm_gates(params: LSTMParams, h: Array, x: Array) -> LSTMGates:
+    r"""LSTM gates $[i; f; o; g] = [\sigma; \sigma; \sigma; \tanh]([x_t, h_{t-1}]W + b)$ (§7.5).
+
+    Fused layout: one product for all four gates. ``h (p,)``, ``x (d,)``.
+    """
+    z = jnp.concatenate([x, h]) @ params.W + params.b
+    zi, zf, zo, zg = jnp.split(z, 4)
+    return LSTMGates(jax.nn.sigmoid(zi), jax.nn.sigmoid(zf), jax.nn.sigmoid(zo), jnp.tanh(zg))
+
+
+def lstm_cell(params: LSTMParams, state: tuple[Array, Array], x: Array) -> tuple[Array, Array]:
+    r"""One LSTM step (Aggarwal §7.5; Hochreiter & Schmidhuber 1997 with the forget gate of
+    Gers, Schmidhuber & Cummins 2000; no peepholes):
+
+    $$i,f,o = \sigma(\cdot),\quad g = \tanh(\cdot)\ \text{(from } [x_t, h_{t-1}]W + b),\qquad
+    c_t = f\odot c_{t-1} + i\odot g,\qquad h_t = o\odot\tanh(c_t).$$
+
+    The cell state's own path is additive: with the gates held fixed,
+    $\partial c_t/\partial c_{t-1} = \mathrm{diag}(f_t)$, so gradients along it are scaled by
+    the forget gate instead of repeatedly by $W_{hh}$ (why the LSTM fights vanishing gradients).
+    ``state = (h (p,), c (p,))``, ``x (d,)``; returns the new ``(h, c)``.
+    """
+    h, c = state
+    gt = lstm_gates(params, h, x)
+    c = gt.f * c + gt.i * gt.g
+    return gt.o * jnp.tanh(c), c
+
+
+def gru_cell(params: GRUParams, h: Array, x: Array) -> Array:
+    r"""One GRU step (Aggarwal §7.6; Cho et al. 2014):
+
+    $$[z; r] = \sigma([x_t, h_{t-1}]W_{zr} + b_{zr}),\quad
+    \tilde h = \tanh([x_t, r\odot h_{t-1}]W_n + b_n),\quad
+    h_t = z\odot h_{t-1} + (1-z)\odot\tilde h.$$
+
+    ($z$ is the update gate; Cho et al.'s convention, $z\to 1$ keeps the old state.)
+    ``h (p,)``, ``x (d,)`` -> ``(p,)``.
+    """
+    zr = jax.nn.sigmoid(jnp.concatenate([x, h]) @ params.W_zr + params.b_zr)
+    z, r = jnp.split(zr, 2)
+    n = jnp.tanh(jnp.concatenate([x, r * h]) @ params.W_n + params.b_n)
+    return z * h + (1.0 - z) * n
+
+
+def _hidden_dim(params: Any) -> int:
+    return params.W_hy.shape[0]
+
+
+def lstm_forward(params: LSTMParams, xs: ArrayLike) -> Array:
+    """Hidden states ``(T, p)`` of an LSTM over ``xs (T, d)`` from $h_0 = c_0 = 0$ (a scan)."""
+    p = _hidden_dim(params)
+    xs = _sequence("xs", xs, params.W.shape[0] - p)
+    zero = jnp.zeros((p,), xs.dtype)
+
+    def step(state, x):
+        state = lstm_cell(params, state, x)
+        return state, state[0]
+
+    _, hs = lax.scan(step, (zero, zero), xs)
+    return hs
+
+
+def gru_forward(params: GRUParams, xs: ArrayLike) -> Array:
+    """Hidden states ``(T, p)`` of a GRU over ``xs (T, d)`` from $h_0 = 0$ (``lax.scan``)."""
+    p = _hidden_dim(params)
+    xs = _sequence("xs", xs, params.W_n.shape[0] - p)
+
+    def step(h, x):
+        h = gru_cell(params, h, x)
+        return h, h
+
+    _, hs = lax.scan(step, jnp.zeros((p,), xs.dtype), xs)
+    return hs
+
+
+# ------------------------------------------------------------------------------ the memory task
+
+
+def remember_first_bit_data(*, key: PRNGKey, n: int, gap: int) -> tuple[Array, Array]:
+    r"""The "remember the first bit" task: a long-range memory test (§7.3, §7.5).
+
+    Each sequence has $T = \text{gap} + 1$ steps of 2 features ``[bit, marker]``: every step
+    carries a random bit in $\{-1, +1\}$, and the marker is 1 only at step 0. The label is the
+    first bit (0 for -1, 1 for +1); the ``gap`` later bits are distractors.
+
+    Returns ``xs (n, gap+1, 2)`` and int32 labels ``(n,)``.
+    """
+    _validate.prng_key("key", key)
+    n = _validate.positive_int("n", n)
+    gap = _validate.positive_int("gap", gap)
+    dt = jnp.result_type(float)
+    bits = jax.random.rademacher(key, (n, gap + 1), dt)
+    marker = jnp.zeros((n, gap + 1), dt).at[:, 0].set(1.0)
+    return jnp.stack([bits, marker], axis=-1), (bits[:, 0] > 0).astype(jnp.int32)
+
+
+def sequence_logits(params: LSTMParams | GRUParams | RNNParams, xs: Array) -> Array:
+    r"""Many-to-one classification scores from the last hidden state: $h_T W_{hy} + b_y$.
+
+    ``xs (T, d)`` -> ``(q,)`` for an LSTM/GRU (row layout) or an RNN ($W_{hy}h_T + b_y$)."""
+    if isinstance(params, LSTMParams):
+        return lstm_forward(params, xs)[-1] @ params.W_hy + params.b_y
+    if isinstance(params, GRUParams):
+        return gru_forward(params, xs)[-1] @ params.W_hy + params.b_y
+    if isinstance(params, RNNParams):
+        return forward(params, xs)[1][-1]
+    raise TypeError(
+        f"`params` must be LSTMParams, GRUParams or RNNParams, got {type(params).__name__}."
+    )
+
+
+def classification_loss(params: Any, xs: Array, labels: Array) -> Array:
+    r"""Mean softmax cross-entropy of :func:`sequence_logits` over a batch ``xs (n, T, d)``."""
+    logits = jax.vmap(lambda x: sequence_logits(params, x))(xs)
+    logp = jax.nn.log_softmax(logits, axis=-1)
+    return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=-1))
+
+
+def accuracy(params: Any, xs: Array, labels: Array) -> Array:
+    """Fraction of sequences whose argmax score equals the label."""
+    logits = jax.vmap(lambda x: sequence_logits(params, x))(xs)
+    return jnp.mean(jnp.argmax(logits, axis=-1) == labels)
+
+
+@functools.partial(jax.jit, static_argnames=("batch_size", "gap"))
+def _train_memory(params, opt_state, learning_rate, steps_keys, batch_size, gap):
+    tx = optim.adam(learning_rate)
+
+    def step(carry, k):
+        params, opt_state = carry
+        xs, ys = remember_first_bit_data(key=k, n=batch_size, gap=gap)
+        loss, grads = jax.value_and_grad(classification_loss)(params, xs, ys)
+        grads = clip_by_norm(grads, 1.0)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return (optim.apply_updates(params, updates), opt_state), loss
+
+    (params, opt_state), losses = lax.scan(step, (params, opt_state), steps_keys)
+    return params, opt_state, losses
+
+
+def train_step(params: Any, opt_state: Any, xs: Array, labels: Array, learning_rate: Any):
+    r"""One Adam step on :func:`classification_loss` with norm clipping at 1 (jitted; the
+    learning rate is traced, so changing it never recompiles). Returns
+    ``(params, opt_state, loss)``; ``opt_state`` starts as ``optim.adam(lr).init(params)``."""
+    return _train_step(params, opt_state, xs, labels, learning_rate)
+
+
+@jax.jit
+def _train_step(params, opt_state, xs, labels, learning_rate):
+    tx = optim.adam(learning_rate)
+    loss, grads = jax.value_and_grad(classification_loss)(params, xs, labels)
+    grads = clip_by_norm(grads, 1.0)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optim.apply_updates(params, updates), opt_state, loss
+
+
+def train_step_cache_size() -> int:
+    """Number of compiled versions of :func:`train_step` (a slider move must not add one)."""
+    return _train_step._cache_size()
+
+
+def train_memory_task_cache_size() -> int:
+    """Number of compiled versions of the scan inside :func:`train_memory_task`."""
+    return _train_memory._cache_size()
+
+
+def train_memory_task(
+    params: Any,
+    *,
+    key: PRNGKey,
+    steps: int,
+    batch_size: int = 32,
+    gap: int = 30,
+    learning_rate: Any = 1e-2,
+) -> tuple[Any, Array]:
+    r"""Train on fresh :func:`remember_first_bit_data` batches with Adam, all steps in one
+    ``lax.scan`` under ``jit`` (the learning rate is traced).
+
+    Returns ``(params, losses (steps,))``.
+    """
+    _validate.prng_key("key", key)
+    steps = _validate.positive_int("steps", steps)
+    batch_size = _validate.positive_int("batch_size", batch_size)
+    gap = _validate.positive_int("gap", gap)
+    _validate.positive("learning_rate", learning_rate)
+    opt_state = optim.adam(learning_rate).init(params)
+    keys = jax.random.split(key, steps)
+    lr = jnp.asarray(learning_rate, jnp.result_type(float))
+    params, _, losses = _train_memory(params, opt_state, lr, keys, batch_size, gap)
+    return params, losses
