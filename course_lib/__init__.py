@@ -14,6 +14,8 @@ One module per course concept:
 - :mod:`course_lib.gradcheck`: finite differences and the relative error of a gradient.
 - :mod:`course_lib.optim`: optimizers with optax's contract, Newton, conjugate gradients.
 - :mod:`course_lib.deepnets`: depth statistics, initialization, batch-normalized training.
+- :mod:`course_lib.rnn`: RNNs with hand-written BPTT, echo-state networks, LSTM and GRU.
+- :mod:`course_lib.cnn`: convolution and its backward pass, pooling, a LeNet.
 - :mod:`course_lib.plotting`: figures the notebooks share (matplotlib, never inside traced code).
 - :mod:`course_lib.widgets`: ipywidgets demos whose callbacks are plain, testable functions.
 - :mod:`course_lib.checks`: self-checks that exercise notebooks call with a student's function.
