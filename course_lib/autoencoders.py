@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from course_lib import _validate, optim
+from course_lib import _validate, data, optim
 from course_lib._types import Array, ArrayLike, PRNGKey
 
 # ------------------------------------------------------------------------------ SVD and PCA
@@ -484,7 +484,7 @@ def fit_mf(
     k_u, k_v, k_o = jax.random.split(key, 3)
     U = 0.1 * jax.random.normal(k_u, (R.shape[0], rank), R.dtype)
     V = 0.1 * jax.random.normal(k_v, (R.shape[1], rank), R.dtype)
-    orders = _orders(k_o, epochs, int(rows.size))
+    orders = data.epoch_orders(key=k_o, n=int(rows.size), epochs=epochs)
     U, V, train_rmse = _fit_mf(
         U,
         V,
@@ -499,12 +499,6 @@ def fit_mf(
         epochs,
     )
     return MFResult(U, V, mu, train_rmse)
-
-
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _orders(key, epochs, n):
-    """``(epochs, n)``: a fresh random visiting order of the ``n`` observed entries per epoch."""
-    return jax.vmap(lambda k: jax.random.permutation(k, n))(jax.random.split(key, epochs))
 
 
 def rmse(pred: ArrayLike, R: ArrayLike, mask: ArrayLike) -> Array:

@@ -703,10 +703,9 @@ def fit(
         raise ValueError(f"`batch_size`={batch_size} exceeds the {n} training examples.")
     opt_state, losses = init_optimizer(params), []
     for k in jax.random.split(key, epochs):
-        perm = jax.random.permutation(k, n)
-        for start in range(0, n - batch_size + 1, batch_size):
-            idx = perm[start : start + batch_size]
-            params, opt_state, value = train_step(params, opt_state, X[idx], y[idx], lr)
+        batches = data.minibatches(data.Dataset(X, y), key=k, batch_size=batch_size)
+        for xb, yb in zip(batches.X, batches.y, strict=True):
+            params, opt_state, value = train_step(params, opt_state, xb, yb, lr)
             losses.append(value)
     return params, [float(v) for v in losses]
 

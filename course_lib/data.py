@@ -284,6 +284,26 @@ def minibatches(data: Dataset, *, key: PRNGKey, batch_size: int) -> Dataset:
     )
 
 
+def epoch_orders(*, key: PRNGKey, n: int, epochs: int) -> Array:
+    """A fresh random visiting order of ``n`` examples for each of ``epochs`` epochs.
+
+    For training loops that visit the examples one at a time (the perceptron, per-example SGD)
+    inside ``lax.scan``: row ``e`` is the order of epoch ``e``.
+
+    Returns:
+        int32 ``(epochs, n)``; every row is a permutation of ``0..n-1``.
+    """
+    _validate.prng_key("key", key)
+    return _epoch_orders(
+        key, _validate.positive_int("n", n), _validate.positive_int("epochs", epochs)
+    )
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _epoch_orders(key, n, epochs):
+    return jax.vmap(lambda k: jax.random.permutation(k, n))(jax.random.split(key, epochs))
+
+
 def _check_dataset(data: Dataset) -> tuple[Array, Array]:
     if not isinstance(data, tuple) or len(data) != 2:
         raise TypeError(f"`data` must be a Dataset (X, y), got {type(data).__name__}.")

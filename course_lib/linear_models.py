@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from course_lib import _validate, losses
+from course_lib import _validate, data, losses
 from course_lib._types import Array, ArrayLike, PRNGKey
 
 BINARY_LOSSES: tuple[str, ...] = ("perceptron", "hinge", "logistic", "widrow_hoff", "l2_svm")
@@ -360,7 +360,7 @@ def multiclass_fit(
     epochs = _validate.positive_int("epochs", epochs)
     W0 = _start("W0", W0, (k, X.shape[1]), X.dtype)
     n = X.shape[0]
-    orders = jax.vmap(lambda kk: jax.random.permutation(kk, n))(jax.random.split(key, epochs))
+    orders = data.epoch_orders(key=key, n=n, epochs=epochs)
     lr, lam = jnp.asarray(lr, X.dtype), jnp.asarray(lam, X.dtype)
     return _multiclass_fit(W0, X, labels, lr, lam, index, orders)
 

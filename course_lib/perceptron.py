@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from course_lib import _validate, losses
+from course_lib import _validate, data, losses
 from course_lib._types import Array, ArrayLike, PRNGKey
 
 
@@ -173,8 +173,7 @@ def fit_sgd(
         orders = jnp.broadcast_to(jnp.arange(n), (epochs, n))
     else:
         _validate.prng_key("shuffle_key", shuffle_key)
-        keys = jax.random.split(shuffle_key, epochs)
-        orders = jax.vmap(lambda k: jax.random.permutation(k, n))(keys)
+        orders = data.epoch_orders(key=shuffle_key, n=n, epochs=epochs)
     if not isinstance(keep_weights, bool):
         raise TypeError(f"`keep_weights` must be True or False, got {keep_weights!r}.")
     return _fit(w0.astype(X.dtype), X, y, jnp.asarray(lr, X.dtype), orders, loss, keep_weights)

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from course_lib import _validate, optim
+from course_lib import _validate, data, optim
 from course_lib._types import Array, ArrayLike, PRNGKey
 from course_lib.autoencoders import logistic_mf_loss
 
@@ -360,9 +360,8 @@ def sgns_epoch(
         key: draws the order and the negatives; k: negatives per pair and batch_size (static).
     """
     k_perm, k_neg = jax.random.split(key)
-    nb = centres.shape[0] // batch_size
-    perm = jax.random.permutation(k_perm, centres.shape[0])[: nb * batch_size]
-    batches = (centres[perm].reshape(nb, batch_size), contexts[perm].reshape(nb, batch_size))
+    batches = data.minibatches(data.Dataset(centres, contexts), key=k_perm, batch_size=batch_size)
+    nb = batches.X.shape[0]
 
     def body(p, xs):
         c, x, kk = xs
@@ -492,20 +491,19 @@ def train_softmax(
     _validate.lookup("model", {"cbow": 0, "skipgram": 1}, kind)
     _validate.prng_key("key", key)
     inputs, targets = jnp.asarray(inputs, jnp.int32), jnp.asarray(targets, jnp.int32)
-    n = inputs.shape[0]
     batch_size = _validate.positive_int("batch_size", batch_size)
     epochs = _validate.positive_int("epochs", epochs)
-    nb = n // batch_size
     k_init, k_perm = jax.random.split(key)
     params = init(key=k_init, vocab_size=vocab_size, dim=dim)
     params = Embeddings(params.U, 0.1 * jax.random.normal(k_perm, params.V.shape))
-    perms = [
-        jax.random.permutation(k, n)[: nb * batch_size] for k in jax.random.split(k_perm, epochs)
+    epoch_batches = [  # each epoch shuffled anew, then all epochs' batches in one scan
+        data.minibatches(data.Dataset(inputs, targets), key=k, batch_size=batch_size)
+        for k in jax.random.split(k_perm, epochs)
     ]
-    order = jnp.concatenate(perms)
-    xs = inputs[order].reshape(epochs * nb, batch_size, *inputs.shape[1:])
-    ys = targets[order].reshape(epochs * nb, batch_size, *targets.shape[1:])
-    return _train_softmax(params, xs, ys, jnp.asarray(lr, params.U.dtype), kind, epochs * nb)
+    xs = jnp.concatenate([b.X for b in epoch_batches])
+    ys = jnp.concatenate([b.y for b in epoch_batches])
+    steps = xs.shape[0]
+    return _train_softmax(params, xs, ys, jnp.asarray(lr, params.U.dtype), kind, steps)
 
 
 # ------------------------------------------------------------------------------ SGNS = logistic MF

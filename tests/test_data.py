@@ -382,3 +382,16 @@ def test_two_communities_errors():
         data.two_communities(key=KEY, n=3)
     with pytest.raises(ValueError, match="`p_in` must lie in"):
         data.two_communities(key=KEY, p_in=2.0)
+
+
+def test_epoch_orders_are_keyed_permutations_one_per_epoch():
+    orders = np.asarray(data.epoch_orders(key=KEY, n=7, epochs=4))
+    assert orders.shape == (4, 7)
+    for row in orders:
+        assert sorted(row.tolist()) == list(range(7))
+    assert len({tuple(r) for r in orders.tolist()}) > 1  # epochs are shuffled differently
+    np.testing.assert_array_equal(data.epoch_orders(key=KEY, n=7, epochs=4), orders)
+    with pytest.raises(ValueError, match=r"`epochs`"):
+        data.epoch_orders(key=KEY, n=7, epochs=0)
+    with pytest.raises(TypeError, match=r"jax\.random\.key"):
+        data.epoch_orders(key=None, n=7, epochs=2)
