@@ -24,9 +24,21 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 from IPython.display import display
+from jax.flatten_util import ravel_pytree
 from matplotlib.figure import Figure
 
-from course_lib import activations, data, perceptron, plotting
+from course_lib import (
+    activations,
+    autoencoders,
+    data,
+    deepnets,
+    gradcheck,
+    linear_models,
+    mlp,
+    optim,
+    perceptron,
+    plotting,
+)
 from course_lib._types import Array
 
 
@@ -282,8 +294,6 @@ def multiclass_explorer(
     The loss is a traced index and $\lambda$ a traced float inside one jitted ``lax.scan``
     (:func:`course_lib.linear_models.multiclass_fit`), so nothing recompiles.
     """
-    from course_lib import linear_models  # chapter-2 module, imported where it is used
-
     Xb = data.add_bias(X)
 
     def compute(loss: str, lam: float) -> MulticlassRun:
@@ -348,8 +358,6 @@ def code_size_explorer(
     with a traced mask, so moving it never recompiles. Shows reconstructions and the error
     against the truncated SVD's (the best any rank-$k$ model can do).
     """
-    from course_lib import autoencoders
-
     X = jnp.asarray(X)
     mean = jnp.mean(X, axis=0)
     D = X - mean[None, :]
@@ -412,8 +420,6 @@ def bowl(w: Array, b: Any = 4.0) -> Array:
 
 @functools.partial(jax.jit, static_argnames=("steps",))
 def _race(lr, adaptive_lr, beta, b, start, *, steps: int):
-    from course_lib import optim  # imported here: the chapter-1 demos do not need it
-
     zoo = optim.optimizer_zoo(lr, adaptive_lr, beta)
     return optim.race(lambda w: bowl(w, b), list(zoo.values()), start, steps)
 
@@ -447,8 +453,6 @@ def race_bowl(
     One call of one jitted ``lax.scan``; ``lr``, ``adaptive_lr``, ``beta`` and ``b`` are traced,
     so new values never recompile (only a new ``steps`` does).
     """
-    from course_lib import optim
-
     f = jnp.result_type(float)
     out = _race(
         jnp.asarray(lr, f),
@@ -519,7 +523,6 @@ def optimizer_race(*, steps: int = 300, tol: float = 1e-6) -> Demo:
     ``methods`` (which to show) and ``t`` (the iteration shown; the play button animates it).
     All seven methods are computed at once by one jitted scan; ``methods`` and ``t`` only redraw.
     """
-    from course_lib import optim
 
     def compute(lr: float, adaptive_lr: float, beta: float, b: float) -> RaceResult:
         return race_bowl(lr, adaptive_lr, beta, b, steps=steps, tol=tol)
@@ -580,10 +583,6 @@ GRADCHECK_CONFIGS = (
 
 def _gradcheck_rho(params, X, labels, eps, activation):
     """Relative error of ``mlp.backprop_pre`` vs finite differences, for every config."""
-    from jax.flatten_util import ravel_pytree
-
-    from course_lib import gradcheck, mlp
-
     out = []
     for dtype_name, kind in GRADCHECK_CONFIGS:
         dtype = jnp.dtype(dtype_name)
@@ -714,8 +713,6 @@ def depth_explorer(*, max_depth: int = 30, width: int = 64, seed: int = 0) -> De
     $\|\partial L/\partial W_l\|$. The activation, depth and gain are traced arguments of one
     jitted function: moving any control never recompiles.
     """
-    from course_lib import deepnets  # here, not at the top: only this demo needs it
-
     key = jax.random.key(seed)
 
     def compute(activation: str, depth: int, gain: float) -> Any:
