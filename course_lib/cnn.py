@@ -28,20 +28,24 @@ Contents:
   backward passes, and the general (overlapping) :func:`max_pool_window` /
   :func:`avg_pool_window` with ``lax.reduce_window``;
 - a LeNet-style classifier for 8×8 (scikit-learn digits) or 28×28 images: :func:`init`,
-  :func:`apply`, :func:`loss`, :func:`train_step`, :func:`fit`, :func:`accuracy`;
+  :func:`apply`, :func:`loss`, :func:`train_step`, :func:`fit`, :func:`accuracy`, with its
+  layer table :func:`lenet_layers` and :func:`n_params`;
+- inspecting a trained network (§8.5.1): :func:`feature_maps`, :func:`saliency`,
+  :func:`occlude`, :func:`occlusion_map`;
 - hand-designed filters: :func:`gabor` (Goodfellow §9.10, Eqs 9.16–9.18), :func:`edge_filters`.
 
 Performance note (``/work/shared/TESTING.md``): on XLA:CPU a jitted *step* called from a Python
 loop trains a CNN faster than an epoch inside ``lax.scan`` (convolution weight gradients inside
 a loop body compile to slow generic loops), and reshape-max pooling is faster than
 ``reduce_window``. So :func:`fit` loops in Python over the jitted :func:`train_step`, and the
-model pools by reshape.
+model pools by reshape. ``benchmarks/bench_cnn.py`` measures these and other forms (NCHW,
+im2col, donated buffers, fused steps) and PyTorch on the same model.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -666,8 +670,15 @@ def train_step(
     r"""One jitted Adam step on a minibatch (Aggarwal §3.5.3.5): returns ``(params, opt_state,
     loss)``. ``lr`` is a traced argument: changing it never recompiles
     (:func:`train_step_cache_size`)."""
+    return _train_step(params, opt_state, x, y, _lr_argument(lr))
+
+
+def _lr_argument(lr: Any) -> Array:
+    """A validated learning rate as a strongly typed float array (Python floats and JAX arrays
+    then share one compiled version of the step). :func:`fit` converts once per run, not once
+    per step (the conversion is one more dispatched operation, ~20 µs of a ~0.8 ms step)."""
     _validate.positive("lr", lr)
-    return _train_step(params, opt_state, x, y, jnp.asarray(lr, jnp.result_type(float)))
+    return jnp.asarray(lr, jnp.result_type(float))
 
 
 def train_step_cache_size() -> int:
@@ -684,11 +695,14 @@ def fit(
     batch_size: int = 64,
     lr: float = 3e-3,
     image_size: int | None = None,
+    callback: Callable[[int, Params, list[float]], Any] | None = None,
 ) -> tuple[Params, list[float]]:
     """Train with :func:`train_step` for ``epochs`` passes over shuffled minibatches.
 
     A Python loop over a jitted step (faster than ``lax.scan`` for convolutions on CPU, see the
     module note). The last incomplete minibatch of each epoch is dropped (one compiled shape).
+    ``callback(epoch, params, epoch_losses)``, if given, runs after every epoch (1-based epoch
+    number; the epoch's minibatch losses as floats): for a progress display or a test curve.
 
     Returns:
         ``(params, losses)``: the trained parameters and the minibatch losses (floats).
@@ -701,13 +715,182 @@ def fit(
     n = X.shape[0]
     if batch_size > n:
         raise ValueError(f"`batch_size`={batch_size} exceeds the {n} training examples.")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"`callback` must be callable or None, got {type(callback).__name__}.")
+    lr = _lr_argument(lr)  # validated and converted once, not at every step
     opt_state, losses = init_optimizer(params), []
-    for k in jax.random.split(key, epochs):
+    for epoch, k in enumerate(jax.random.split(key, epochs), start=1):
         batches = data.minibatches(data.Dataset(X, y), key=k, batch_size=batch_size)
+        values = []
         for xb, yb in zip(batches.X, batches.y, strict=True):
-            params, opt_state, value = train_step(params, opt_state, xb, yb, lr)
-            losses.append(value)
-    return params, [float(v) for v in losses]
+            params, opt_state, value = _train_step(params, opt_state, xb, yb, lr)
+            values.append(value)
+        values = [float(v) for v in values]
+        losses.extend(values)
+        if callback is not None:
+            callback(epoch, params, values)
+    return params, losses
+
+
+# ------------------------------------------------- inspecting a trained CNN (ch08b_cnn_training)
+
+
+def lenet_layers(
+    *,
+    image_size: int = 8,
+    channels: Sequence[int] = (16, 32),
+    hidden: int = 64,
+    n_classes: int = 10,
+    in_channels: int = 1,
+) -> list[dict]:
+    r"""Layer-by-layer output shapes and parameter counts of the LeNet of :func:`init`.
+
+    Each 3×3 convolution has padding 1 and stride 1, so :func:`output_size` keeps the size
+    ($n + 2 - 3 + 1 = n$); each 2×2 max-pool with stride 2 halves it. Parameters from
+    :func:`conv_params` ($9\,d_{in}d_{out} + d_{out}$) and :func:`dense_params`
+    (Aggarwal §8.2.2–8.2.3, §8.4). Same arguments as :func:`init`.
+
+    Returns:
+        one dict per layer with keys ``name`` (conv1, pool1, ..., fc1, fc2), ``shape`` (the
+        output's (H, W, C) or (units,)) and ``params`` (0 for pooling).
+    """
+    size = _validate.positive_int("image_size", image_size)
+    depth = _validate.positive_int("in_channels", in_channels)
+    hidden = _validate.positive_int("hidden", hidden)
+    n_classes = _validate.positive_int("n_classes", n_classes)
+    rows = []
+    for i, c in enumerate(channels, start=1):
+        c = _validate.positive_int("channels", c)
+        size = output_size(size, 3, 1, 1)
+        rows.append(dict(name=f"conv{i}", shape=(size, size, c), params=conv_params(3, depth, c)))
+        size, depth = output_size(size, 2, 0, 2), c
+        rows.append(dict(name=f"pool{i}", shape=(size, size, depth), params=0))
+    n_in = size * size * depth
+    rows.append(dict(name="fc1", shape=(hidden,), params=dense_params(n_in, hidden)))
+    rows.append(dict(name="fc2", shape=(n_classes,), params=dense_params(hidden, n_classes)))
+    return rows
+
+
+def n_params(params: Params) -> int:
+    """The number of scalars in a parameter pytree (sum of the leaves' sizes)."""
+    return int(sum(np.size(leaf) for leaf in jax.tree.leaves(params)))
+
+
+def feature_maps(params: Params, x: ArrayLike) -> list[Array]:
+    r"""The rectified feature maps $\max(0, w * h + b)$ of every convolution layer of
+    :func:`apply` (before pooling; Aggarwal §8.2.4), for images ``x: (n, H, W, C)``.
+
+    Returns:
+        a list with one ``(n, H_l, W_l, C_l)`` array per conv layer.
+    """
+    h, maps = _images("x", x), []
+    for w, b in params["conv"]:
+        a = jax.nn.relu(conv2d(h, w, b, padding=1))
+        maps.append(a)
+        h = max_pool(a, 2)
+    return maps
+
+
+def _labels(name: str, y: Any, n: int, n_classes: int) -> Array:
+    y = jnp.asarray(y)
+    if y.shape != (n,) or not jnp.issubdtype(y.dtype, jnp.integer):
+        raise ValueError(
+            f"`{name}` must be {n} integer class labels, shape ({n},), got {y.dtype}"
+            f"{tuple(y.shape)}."
+        )
+    return y
+
+
+def _class_scores(params: Params, x: Array, label: Array) -> Array:
+    """Sum over the batch of the logit of each image's own class (examples are independent)."""
+    logits = apply(params, x)
+    return jnp.sum(jnp.take_along_axis(logits, label[:, None].astype(jnp.int32), axis=1))
+
+
+@jax.jit
+def _saliency(params, x, label):
+    g = jax.grad(_class_scores, argnums=1)(params, x, label)
+    return jnp.max(jnp.abs(g), axis=3)
+
+
+def saliency(params: Params, x: ArrayLike, label: ArrayLike) -> Array:
+    r"""Saliency maps (Simonyan et al. 2014; Aggarwal §8.5.1): how strongly each pixel moves the
+    score of class $c$,
+
+    $$ M_{ij} = \max_k \Big| \frac{\partial f_c(x)}{\partial x_{ijk}} \Big|, $$
+
+    where $f_c$ is the *logit* (the score before the softmax) of class ``label`` and the max
+    runs over the channels. Computed with ``jax.grad`` of the summed class scores (the images
+    of a batch do not interact, so one gradient gives every image's map). Jitted; ``label`` is
+    traced (a new class does not recompile).
+
+    Args:
+        params: from :func:`init`; x: images ``(n, H, W, C)``; label: int classes ``(n,)``.
+
+    Returns:
+        ``(n, H, W)``, non-negative.
+    """
+    x = _images("x", x)
+    label = _labels("label", label, x.shape[0], params["dense"][1][0].shape[1])
+    return _saliency(params, x, label)
+
+
+def saliency_cache_size() -> int:
+    """How many versions of the jitted saliency have been compiled (one per input shape)."""
+    return _saliency._cache_size()
+
+
+def occlude(x: ArrayLike, row: Any, col: Any, size: Any, value: Any = 0.0) -> Array:
+    r"""Images ``x: (n, H, W, C)`` with the ``size``×``size`` square whose top-left pixel is
+    (``row``, ``col``) set to ``value`` (clipped at the border). ``row``, ``col`` and ``size``
+    may be traced: a mask, not a slice, so moving the patch never recompiles. ``size`` 0 leaves
+    the images unchanged."""
+    x = _images("x", x)
+    rows = jnp.arange(x.shape[1])[:, None]
+    cols = jnp.arange(x.shape[2])[None, :]
+    inside = (rows >= row) & (rows < row + size) & (cols >= col) & (cols < col + size)
+    return jnp.where(inside[None, :, :, None], jnp.asarray(value, x.dtype), x)
+
+
+@partial(jax.jit, static_argnums=(3,))
+def _occlusion_map(params, x, label, size, value):
+    H, W = x.shape[0] - size + 1, x.shape[1] - size + 1
+    ii, jj = jnp.meshgrid(jnp.arange(H), jnp.arange(W), indexing="ij")
+
+    def prob(r, c):
+        p = jax.nn.softmax(apply(params, occlude(x[None], r, c, size, value)), axis=1)
+        return p[0, label]
+
+    base = jax.nn.softmax(apply(params, x[None]), axis=1)[0, label]
+    return base - jax.vmap(prob)(ii.ravel(), jj.ravel()).reshape(H, W)
+
+
+def occlusion_map(
+    params: Params, x: ArrayLike, label: Any, *, size: int = 2, value: float = 0.0
+) -> Array:
+    r"""Occlusion sensitivity (Zeiler & Fergus 2014; Aggarwal §8.5): the drop in the predicted
+    probability of class ``label`` when a ``size``×``size`` patch of one image is blanked,
+
+    $$ D_{ij} = p(c \mid x) - p(c \mid x \text{ with the patch at } (i, j) \text{ set to }
+       \text{value}), $$
+
+    for every top-left position $(i, j)$ with the patch inside the image.
+
+    Args:
+        params: from :func:`init`; x: one image ``(H, W, C)``; label: its class (int).
+        size: the patch side; value: the fill (0 = the digits' blank background).
+
+    Returns:
+        ``(H - size + 1, W - size + 1)``; large where the evidence for the class lies.
+    """
+    x = _validate.float_array("x", x, ndim=3)
+    size = _validate.positive_int("size", size)
+    if size > min(x.shape[0], x.shape[1]):
+        raise ValueError(f"`size`={size} is larger than the image {x.shape[0]}×{x.shape[1]}.")
+    label = jnp.asarray(label)
+    if label.shape != () or not jnp.issubdtype(label.dtype, jnp.integer):
+        raise ValueError(f"`label` must be one integer class, got {label.dtype}{label.shape}.")
+    return _occlusion_map(params, x, label, size, jnp.asarray(value, x.dtype))
 
 
 # --------------------------------------------------------------------- hand-designed filters
@@ -763,3 +946,126 @@ def edge_filters() -> tuple[list[str], Array]:
     return ["horizontal", "vertical", "sobel_x", "sobel_y"], jnp.asarray(
         bank, jnp.result_type(float)
     )
+
+
+# ---------------------------------------------------------------- ch08a additions
+
+
+def grating(size: int, theta: float, lam: float, phase: float = 0.0) -> Array:
+    r"""A sinusoidal grating $\cos(2\pi x'/\lambda + \phi)$, $x' = x\cos\theta + y\sin\theta$.
+
+    On the same ``size``×``size`` grid as :func:`gabor` (centred at 0, $x$ = column, $y$ = row),
+    so a grating of the same $\theta$ and $\lambda$ is the stimulus a Gabor filter is tuned to
+    (Goodfellow et al. §9.10). Moving ``phase`` slides the stripes across the image.
+
+    Returns:
+        ``(size, size)``.
+    """
+    size = _validate.positive_int("size", size)
+    _validate.positive("lam", lam)
+    c = (size - 1) / 2.0
+    yy, xx = jnp.meshgrid(jnp.arange(size) - c, jnp.arange(size) - c, indexing="ij")
+    xr = xx * jnp.cos(theta) + yy * jnp.sin(theta)
+    return jnp.cos(2.0 * jnp.pi * xr / lam + phase)
+
+
+def quadrature_pair(size: int, theta: float, sigma: float, lam: float, gamma: float = 1.0) -> Array:
+    r"""An even and an odd Gabor filter of one orientation, a *quadrature pair*, as an HWIO bank.
+
+    The even filter has $\psi = 0$ (a cosine under the Gaussian envelope), the odd one
+    $\psi = -\pi/2$ (a sine): the two are 90° out of phase (Goodfellow et al. §9.10, the
+    complex-cell model of Eq 9.19).
+
+    Returns:
+        ``(size, size, 1, 2)``: channel 0 even, channel 1 odd.
+    """
+    even = gabor(size, theta, sigma, lam, 0.0, gamma)
+    odd = gabor(size, theta, sigma, lam, -jnp.pi / 2, gamma)
+    return jnp.stack([even, odd], axis=-1)[:, :, None, :]
+
+
+def complex_cell(
+    x: ArrayLike,
+    *,
+    size: int,
+    theta: float,
+    sigma: float,
+    lam: float,
+    gamma: float = 1.0,
+) -> tuple[Array, Array, Array]:
+    r"""Simple-cell responses of a quadrature pair and the complex cell's energy (§9.10, Eq 9.19).
+
+    $$ s_{even} = x \star g_{even}, \qquad s_{odd} = x \star g_{odd}, \qquad
+       c = \sqrt{s_{even}^2 + s_{odd}^2}, $$
+
+    with $\star$ the valid cross-correlation :func:`conv2d` and $g$ the
+    :func:`quadrature_pair`. Each simple cell oscillates as a grating slides under it (its
+    phase); the energy $c$ hardly moves: it is (nearly) invariant to small shifts.
+
+    Args:
+        x: grey images ``(n, H, W, 1)``; size, theta, sigma, lam, gamma: as in :func:`gabor`.
+
+    Returns:
+        ``(s_even, s_odd, energy)``, each ``(n, H - size + 1, W - size + 1)``.
+    """
+    x = _images("x", x)
+    if x.shape[3] != 1:
+        raise ValueError(f"`x` must hold grey images (one channel), got shape {tuple(x.shape)}.")
+    s = conv2d(x, quadrature_pair(size, theta, sigma, lam, gamma))
+    even, odd = s[..., 0], s[..., 1]
+    return even, odd, jnp.sqrt(even**2 + odd**2)
+
+
+def receptive_field(shape: Sequence[int], ws: Sequence[ArrayLike], *, at: Sequence[int]) -> Array:
+    r"""Which input pixels one output unit of stacked convolutions depends on (Aggarwal §8.2).
+
+    Stacks valid :func:`conv2d` layers with the filters ``ws`` (no nonlinearity) on one image
+    of ``shape`` ``(H, W, C)`` and returns the support of $\partial y_{at}/\partial x$, found by
+    ``jax.grad``: ``True`` where the gradient is non-zero. Three stacked 3×3 layers see a 7×7
+    patch (§8.4.3, the argument for VGG's small filters).
+
+    Args:
+        shape: the input ``(H, W, C)``; ws: HWIO filter banks; at: ``(i, j, p)`` of the last
+        layer's output.
+
+    Returns:
+        a boolean ``(H, W)`` array (any channel).
+    """
+    shape = tuple(int(v) for v in shape)
+    if len(shape) != 3:
+        raise ValueError(f"`shape` must be (H, W, C), got {shape}.")
+    at = tuple(int(v) for v in at)
+    if len(at) != 3:
+        raise ValueError(f"`at` must be an output position (i, j, p), got {at}.")
+    ws = [_filters(f"ws[{k}]", w) for k, w in enumerate(ws)]
+    # The support depends only on the filter shapes: all-ones filters and an all-ones input
+    # make every path positive, so a zero gradient means "no path", never a cancellation.
+    ones = [jnp.ones(w.shape, jnp.result_type(float)) for w in ws]
+
+    def unit(x):
+        h = x[None]
+        for w in ones:
+            h = conv2d(h, w)
+        if not all(0 <= a < n for a, n in zip(at, h.shape[1:], strict=True)):
+            raise ValueError(f"`at`={at} lies outside the output of shape {tuple(h.shape[1:])}.")
+        return h[0, at[0], at[1], at[2]]
+
+    return jnp.any(jax.grad(unit)(jnp.ones(shape, jnp.result_type(float))) != 0, axis=-1)
+
+
+# The worked example of Aggarwal Fig 8.2 (a 7×7 input, a 3×3 filter). The figure's matrices are
+# lost from the extract; this reconstruction (course map, ch. 8) reproduces both sums the text
+# quotes, 5·1 + 8·1 + 1·1 + 1·2 = 16 and 4·1 + 4·1 + 4·1 + 7·2 = 26, but is unverified.
+FIG_8_2_INPUT = np.array(
+    [
+        [6, 3, 4, 4, 5, 0, 3],
+        [4, 7, 4, 0, 4, 0, 4],
+        [7, 0, 2, 3, 4, 5, 2],
+        [3, 7, 5, 0, 3, 0, 7],
+        [5, 8, 1, 2, 5, 4, 2],
+        [8, 0, 1, 0, 6, 0, 0],
+        [6, 4, 1, 3, 0, 4, 5],
+    ],
+    dtype=float,
+)
+FIG_8_2_FILTER = np.array([[1, 0, 1], [1, 0, 0], [0, 0, 2]], dtype=float)

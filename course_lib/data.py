@@ -505,3 +505,32 @@ def _two_communities(key, n, p_in, p_out) -> Graph:
     p = jnp.where(same, p_in, p_out)
     upper = jnp.triu(jax.random.bernoulli(key, p).astype(jnp.result_type(float)), k=1)
     return Graph(upper + upper.T, community)
+
+
+# ------------------------------------------------------------------ ch08a additions
+
+
+def photo(*, downsample: int = 1) -> Array:
+    r"""A real photograph as a grey image: Grace Hopper, from matplotlib's bundled sample data.
+
+    ``matplotlib.cbook.get_sample_data("grace_hopper.jpg")`` (600×512 RGB, nothing is
+    downloaded), converted to luminance $0.299R + 0.587G + 0.114B$ and scaled to $[0, 1]$.
+    ``downsample`` averages non-overlapping ``downsample``×``downsample`` blocks (the image is
+    first cropped to a multiple of it), for faster convolutions.
+
+    Returns:
+        ``(H, W)`` float32 in $[0, 1]$: ``(600, 512)`` at ``downsample=1``, ``(300, 256)`` at 2.
+    """
+    import matplotlib.cbook  # imported here: only this loader needs them
+    import matplotlib.image
+    import numpy as np
+
+    k = _validate.positive_int("downsample", downsample)
+    if k > 64:
+        raise ValueError(f"`downsample` must be at most 64 (the image is 600×512), got {k}.")
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
+        rgb = np.asarray(matplotlib.image.imread(f), dtype=np.float64) / 255.0
+    grey = rgb[..., :3] @ np.array([0.299, 0.587, 0.114])
+    H, W = (grey.shape[0] // k) * k, (grey.shape[1] // k) * k
+    grey = grey[:H, :W].reshape(H // k, k, W // k, k).mean(axis=(1, 3))
+    return jnp.asarray(grey, dtype=jnp.float32)

@@ -469,3 +469,101 @@ def layer_profile(
         ax.set_yscale("log")
     if len(series) > 1:
         ax.legend(fontsize=8)
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 7a (ch07a_rnn_basics): Jacobian-product norms over time.
+
+
+def jacobian_norms(
+    ax: Axes,
+    series: dict[str, ArrayLike],
+    *,
+    floor: float = 1e-30,
+    ylabel: str = "$\\|\\partial h_T/\\partial h_t\\|_2$",
+) -> None:
+    r"""Plot named series ``(T+1,)`` of $\|\partial h_T/\partial h_t\|$, $t = 0..T$, against the
+    number of steps back $T - t$, on a log scale (values clipped below at ``floor``)."""
+    for name, values in series.items():
+        values = np.asarray(values, dtype=float)
+        back = np.arange(values.size - 1, -1, -1)
+        ax.plot(back, np.maximum(values, floor), lw=1.6, label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("steps back $T - t$")
+    ax.set_ylabel(ylabel)
+    if len(series) > 1:
+        ax.legend(fontsize=8)
+
+
+# --------------------------------------------------------------------------------------------
+# ch08b_cnn_training: filter banks and per-pixel maps of small images.
+
+
+def image_grid(
+    axes: Sequence[Axes],
+    images: ArrayLike,
+    titles: Sequence[str] | None = None,
+    *,
+    cmap: str = "RdBu_r",
+    symmetric: bool = True,
+) -> None:
+    """Show ``images: (m, h, w)`` one per axis (ticks off). With ``symmetric`` the colour scale
+    of each image is centred at 0 (blue negative, red positive): right for filters and
+    gradients."""
+    images = np.asarray(images)
+    for i, ax in enumerate(axes):
+        im = images[i]
+        if symmetric:
+            v = float(np.abs(im).max()) or 1.0
+            ax.imshow(im, cmap=cmap, vmin=-v, vmax=v, interpolation="nearest")
+        else:
+            ax.imshow(im, cmap=cmap, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+
+
+# --------------------------------------------------------------------------------------------
+# ch07b_lstm_language_models: a next-character distribution and sampled text.
+
+
+def char_label(ch: str) -> str:
+    """A printable label for one character (space, newline and tab get names)."""
+    return {" ": "sp", "\n": "\\n", "\t": "\\t"}.get(ch, ch)
+
+
+def next_char_bars(
+    ax: Axes, probs: ArrayLike, chars: str, *, top: int = 15, title: str | None = None
+) -> None:
+    """Bar chart of the ``top`` most probable next characters, ``probs: (V,)`` over ``chars``."""
+    probs = np.asarray(probs, np.float64)
+    order = np.argsort(-probs, kind="stable")[:top]
+    ax.bar(range(len(order)), probs[order], color=POS_COLOR)
+    ax.set_xticks(range(len(order)), [char_label(chars[i]) for i in order])
+    ax.set_ylabel("probability")
+    ax.set_ylim(0, 1)
+    if title:
+        ax.set_title(title)
+
+
+def text_panel(ax: Axes, text: str, *, width: int = 64, title: str | None = None) -> None:
+    """Show ``text`` wrapped at ``width`` characters in a monospace panel (no math parsing)."""
+    lines = []
+    for para in text.split("\n"):
+        lines.extend([para[i : i + width] for i in range(0, max(len(para), 1), width)])
+    ax.text(
+        0.0,
+        1.0,
+        "\n".join(lines[:14]),
+        family="monospace",
+        fontsize=8,
+        va="top",
+        ha="left",
+        transform=ax.transAxes,
+        parse_math=False,
+    )
+    ax.axis("off")
+    if title:
+        ax.set_title(title, loc="left", fontsize=9)

@@ -732,3 +732,147 @@ def train_memory_task(
     lr = jnp.asarray(learning_rate, jnp.result_type(float))
     params, _, losses = _train_memory(params, opt_state, lr, keys, batch_size, gap)
     return params, losses
+
+
+# ------------------------------------------------------------------------------ training an RNN LM
+
+
+def _batch_bptt(params: RNNParams, xs: Array, targets: Array) -> tuple[Array, RNNParams]:
+    losses, grads = jax.vmap(lambda x, t: bptt(params, x, t))(xs, targets)
+    return jnp.mean(losses), jax.tree.map(lambda g: jnp.mean(g, axis=0), grads)
+
+
+@jax.jit
+def _lm_step(params, opt_state, xs, targets, learning_rate):
+    tx = optim.adam(learning_rate)
+    loss, grads = _batch_bptt(params, xs, targets)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optim.apply_updates(params, updates), opt_state, loss
+
+
+def _check_lm_batch(params: Any, xs: Any, targets: Any) -> tuple[RNNParams, Array, Array]:
+    params = _check_params(params)
+    xs = _validate.float_array("xs", xs, ndim=3)
+    d, q = params.W_xh.shape[1], params.W_hy.shape[0]
+    if xs.shape[2] != d or xs.shape[1] < 1:
+        raise ValueError(f"`xs` must have shape (n, T, {d}), got {tuple(xs.shape)}.")
+    targets = jnp.asarray(targets)
+    if not jnp.issubdtype(targets.dtype, jnp.integer):
+        raise TypeError(f"`targets` must hold integer class ids, got dtype {targets.dtype}.")
+    if targets.shape != xs.shape[:2]:
+        raise ValueError(
+            f"`targets` must have shape {tuple(xs.shape[:2])} (one id per step), "
+            f"got {tuple(targets.shape)}."
+        )
+    if not _validate.is_traced(targets):
+        v = np.asarray(targets)
+        if v.min() < 0 or v.max() >= q:
+            raise ValueError(
+                f"`targets` must hold ids in [0, {q - 1}], got values in [{v.min()}, {v.max()}]."
+            )
+    return params, xs, targets
+
+
+def language_model_step(
+    params: RNNParams, opt_state: Any, xs: ArrayLike, targets: ArrayLike, learning_rate: Any
+) -> tuple[RNNParams, Any, Array]:
+    r"""One Adam step on the mean over a batch of the summed cross-entropy (Eq 7.3), §7.2.1.
+
+    The gradient is the hand-written :func:`bptt`, vmapped over the batch and averaged:
+    $\nabla = \frac1n\sum_{i=1}^n \nabla L^{(i)}$. Jitted; the learning rate is traced (a slider
+    move never recompiles). ``xs (n, T, d)``, ``targets (n, T)`` int ids, ``opt_state`` from
+    ``optim.adam(lr).init(params)``. Returns ``(params, opt_state, mean loss)``.
+    """
+    params, xs, targets = _check_lm_batch(params, xs, targets)
+    lr = jnp.asarray(learning_rate, params.W_xh.dtype)
+    return _lm_step(params, opt_state, xs, targets, lr)
+
+
+def language_model_step_cache_size() -> int:
+    """Number of compiled versions of :func:`language_model_step`."""
+    return _lm_step._cache_size()
+
+
+@functools.partial(jax.jit, static_argnames=("steps",))
+def _train_lm(params, xs, targets, learning_rate, steps):
+    tx = optim.adam(learning_rate)
+
+    def step(carry, _):
+        params, opt_state = carry
+        loss, grads = _batch_bptt(params, xs, targets)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return (optim.apply_updates(params, updates), opt_state), loss
+
+    (params, _), losses = lax.scan(step, (params, tx.init(params)), None, length=steps)
+    return params, losses
+
+
+def train_language_model(
+    params: RNNParams,
+    xs: ArrayLike,
+    targets: ArrayLike,
+    *,
+    steps: int,
+    learning_rate: Any = 0.05,
+) -> tuple[RNNParams, Array]:
+    r"""Train an RNN language model with Adam on a fixed batch, all steps in one ``lax.scan``.
+
+    Each step is :func:`language_model_step`'s update (hand-written BPTT, §7.2.2). ``xs (n, T,
+    d)``, ``targets (n, T)``. Returns ``(params, losses (steps,))``, ``losses[s]`` being the mean
+    summed cross-entropy *before* step ``s``.
+    """
+    params, xs, targets = _check_lm_batch(params, xs, targets)
+    steps = _validate.positive_int("steps", steps)
+    _validate.positive("learning_rate", learning_rate)
+    lr = jnp.asarray(learning_rate, params.W_xh.dtype)
+    return _train_lm(params, xs, targets, lr, steps)
+
+
+# ------------------------------------------------------------------------------ gradient profile
+
+
+class GradientProfile(NamedTuple):
+    r"""What the spectral-radius widget shows: $\|\partial h_T/\partial h_t\|_2$, ``(T+1,)``,
+    for the linear and the tanh recurrence, and the BPTT gradient norm
+    $\|\nabla_{W_{hh}} L\|_F$ (a scalar) of the tanh RNN."""
+
+    linear: Array
+    tanh: Array
+    grad_norm: Array
+
+
+@jax.jit
+def _gradient_profile(params, W_unit, xs, targets, rho):
+    params = params._replace(W_hh=rho * W_unit)
+    lin = hidden_jacobian_norms(params, xs, activation="linear")
+    th = hidden_jacobian_norms(params, xs, activation="tanh")
+    _, grads = bptt(params, xs, targets)
+    return GradientProfile(lin, th, jnp.linalg.norm(grads.W_hh))
+
+
+def gradient_profile(
+    params: RNNParams, W_unit: ArrayLike, xs: ArrayLike, targets: ArrayLike, rho: Any
+) -> GradientProfile:
+    r"""Jacobian-product norms and the BPTT gradient norm with $W_{hh} = \rho\,W_{unit}$ (§7.3).
+
+    ``W_unit (p, p)`` should have spectral radius 1 (e.g. :func:`recurrent_matrix` with
+    ``spectral_radius=1``), so $\rho$ *is* the spectral radius of $W_{hh}$. ``params`` supplies
+    $W_{xh}, W_{hy}$ and the biases (its $W_{hh}$ is replaced); ``xs (T, d)``, ``targets (T,)``.
+    $\rho$ is a traced argument: a new value never recompiles (see
+    :func:`gradient_profile_cache_size`). Returns a :class:`GradientProfile`.
+    """
+    params = _check_params(params)
+    p = params.W_hh.shape[0]
+    W_unit = _validate.float_array("W_unit", W_unit, ndim=2)
+    if W_unit.shape != (p, p):
+        raise ValueError(f"`W_unit` must have shape ({p}, {p}), got {tuple(W_unit.shape)}.")
+    xs = _sequence("xs", xs, params.W_xh.shape[1])
+    targets = _targets("targets", targets, xs.shape[0], params.W_hy.shape[0])
+    _validate.positive("rho", rho, allow_zero=True)
+    rho = jnp.asarray(rho, params.W_hh.dtype)
+    return _gradient_profile(params, W_unit.astype(params.W_hh.dtype), xs, targets, rho)
+
+
+def gradient_profile_cache_size() -> int:
+    """Number of compiled versions of :func:`gradient_profile` (the widget must not add one)."""
+    return _gradient_profile._cache_size()

@@ -30,14 +30,17 @@ from matplotlib.figure import Figure
 from course_lib import (
     activations,
     autoencoders,
+    cnn,
     data,
     deepnets,
     gradcheck,
+    language_model,
     linear_models,
     mlp,
     optim,
     perceptron,
     plotting,
+    rnn,
 )
 from course_lib._types import Array
 
@@ -752,5 +755,413 @@ def depth_explorer(*, max_depth: int = 30, width: int = 64, seed: int = 0) -> De
             readout_format=".2f",
             continuous_update=False,
         ),
+    }
+    return Demo(controls, compute, draw)
+
+
+# --------------------------------------------------------------------------------------------
+# ch08a_convolution: a filter sliding over a small input (padding, stride, filter size).
+
+_SLIDE_MAX_F = 5  # the largest filter the slider offers
+_SLIDE_MAX_P = 2  # the largest padding
+
+
+@jax.jit
+def _slide_map(x: Array, w: Array, f: Array, p: Array, s: Array) -> tuple[Array, Array]:
+    """The whole output map for traced filter size ``f``, padding ``p`` and stride ``s``.
+
+    Shapes never change (one compilation): the input sits in a canvas with room for the
+    largest padding and filter, the filter is ``w: (5, 5)`` with everything outside its
+    top-left ``f``×``f`` block masked to 0, and the output is gathered at the strided positions
+    into an ``(m, m)`` array (``m = n + 2 P_max``, the largest output); unused cells are NaN.
+    """
+    n, P, F = x.shape[0], _SLIDE_MAX_P, _SLIDE_MAX_F
+    canvas = jnp.pad(x, ((P, P + F), (P, P + F)))  # (n + 2P + F, n + 2P + F)
+    rows = jnp.arange(F)
+    wm = jnp.where((rows[:, None] < f) & (rows[None, :] < f), w, 0.0)
+    corr = jax.lax.conv_general_dilated(
+        canvas[None, :, :, None], wm[:, :, None, None], (1, 1), "VALID", dimension_numbers=cnn._DIMS
+    )[0, :, :, 0]  # (n + 2P + 1, n + 2P + 1): every top-left corner in canvas coordinates
+    m = n + 2 * P
+    n_out = (n + 2 * p - f) // s + 1  # floor, as lax does when the stride does not fit
+    # output (i, j) of the p-padded input starts at canvas index P - p + s*i
+    idx = jnp.clip(P - p + s * jnp.arange(m), 0, corr.shape[0] - 1)
+    out = corr[idx][:, idx]
+    used = jnp.arange(m) < n_out
+    return jnp.where(used[:, None] & used[None, :], out, jnp.nan), n_out
+
+
+def conv_slider_cache_size() -> int:
+    """How many times the slider's jitted map has been compiled (should stay 1 per input size)."""
+    return _slide_map._cache_size()
+
+
+class SlideResult(NamedTuple):
+    """One setting of :func:`conv_slider`: the padded input, the filter and the output map."""
+
+    padded: np.ndarray  # (n + 2p, n + 2p)
+    filter: np.ndarray  # (f, f)
+    out: np.ndarray  # (n_out, n_out)
+    f: int
+    padding: int
+    stride: int
+    exact: bool  # (n + 2p - f) / s is an integer (else the last rows/columns are dropped)
+
+    def products(self, t: int) -> tuple[tuple[int, int], list[tuple[float, float]], float]:
+        """Output cell ``t`` (row-major): its (row, column), the non-zero products, the sum."""
+        k = self.out.shape[1]
+        i, j = divmod(int(t), k)
+        r0, c0 = i * self.stride, j * self.stride
+        patch = self.padded[r0 : r0 + self.f, c0 : c0 + self.f]
+        pairs = [
+            (float(a), float(b))
+            for a, b in zip(patch.ravel(), self.filter.ravel(), strict=True)
+            if a * b
+        ]
+        return (i, j), pairs, float((patch * self.filter).sum())
+
+
+def conv_slider(x: Array | None = None, w: Array | None = None) -> Demo:
+    r"""Slide a filter over a small input: filter size, padding, stride, and which output cell.
+
+    Left, the zero-padded input with the filter's current window (its receptive field); right,
+    the output map filling in, cell by cell, with $(n + 2p - f)/s + 1$ in the title and the
+    products that make the current cell underneath (Aggarwal §8.2, Fig 8.2; §8.2.1–8.2.2).
+
+    ``x: (n, n)`` defaults to the 7×7 input of Fig 8.2; ``w: (5, 5)`` to a filter whose top-left
+    3×3 block is Fig 8.2's; filter size ``f`` uses the top-left ``f``×``f`` block. Filter size,
+    padding and stride are traced arguments of one jitted function
+    (:func:`conv_slider_cache_size`); the step ``t`` only redraws.
+    """
+    x = np.asarray(cnn.FIG_8_2_INPUT if x is None else x, dtype=np.float64)
+    if w is None:
+        w = np.array(
+            [[1, 0, 1, 0, 1], [1, 0, 0, 1, 0], [0, 0, 2, 0, 0], [0, 1, 0, 1, 0], [1, 0, 0, 0, 1]],
+            dtype=float,
+        )
+    w = np.asarray(w, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] != x.shape[1]:
+        raise ValueError(f"`x` must be a square (n, n) image, got shape {x.shape}.")
+    if w.shape != (_SLIDE_MAX_F, _SLIDE_MAX_F):
+        raise ValueError(f"`w` must have shape (5, 5), got {w.shape}.")
+    n = x.shape[0]
+    xj, wj = jnp.asarray(x, jnp.float32), jnp.asarray(w, jnp.float32)
+
+    def compute(f: int, padding: int, stride: int) -> SlideResult:
+        full, n_out = _slide_map(xj, wj, jnp.int32(f), jnp.int32(padding), jnp.int32(stride))
+        n_out = int(n_out)
+        return SlideResult(
+            np.pad(x, padding),
+            w[:f, :f],
+            np.asarray(full)[:n_out, :n_out],
+            f,
+            padding,
+            stride,
+            (n + 2 * padding - f) % stride == 0,
+        )
+
+    def after_compute(demo: Demo, res: SlideResult) -> None:
+        last = res.out.size - 1
+        demo.controls["t"].max = max(last, 0)
+        demo.controls["t"].value = min(demo.controls["t"].value, last)
+
+    def draw(res: SlideResult, values: dict[str, Any]) -> Figure:
+        fig, (ax, ax2) = plt.subplots(
+            1, 2, figsize=(9.0, 4.6), gridspec_kw={"width_ratios": [1.0, 0.8]}
+        )
+        fig.subplots_adjust(left=0.02, right=0.98, bottom=0.17, top=0.86, wspace=0.08)
+        if res.out.size == 0:
+            ax.set_title("the filter is larger than the padded input")
+            return fig
+        t = min(int(values["t"]), res.out.size - 1)
+        (i, j), pairs, total = res.products(t)
+        N, p, f, s = res.padded.shape[0], res.padding, res.f, res.stride
+        inside = np.zeros((N, N), bool)
+        inside[p : N - p, p : N - p] = True
+        ax.imshow(np.where(inside, 1.0, 0.8), cmap="gray", vmin=0, vmax=1)
+        for r in range(N):
+            for c in range(N):
+                ax.text(
+                    c,
+                    r,
+                    f"{res.padded[r, c]:g}",
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                    color="k" if inside[r, c] else "0.45",
+                )
+        r0, c0 = i * s, j * s
+        ax.add_patch(
+            plt.Rectangle(
+                (c0 - 0.5, r0 - 0.5), f, f, fill=True, fc="#ff7f0e", alpha=0.3, ec="#d62728", lw=2.5
+            )
+        )
+        for r in range(f):
+            for c in range(f):
+                ax.text(
+                    c0 + c + 0.32,
+                    r0 + r + 0.3,
+                    f"×{res.filter[r, c]:g}",
+                    ha="center",
+                    va="center",
+                    fontsize=6.5,
+                    color="#d62728",
+                )
+        ax.set_title(
+            f"input {N - 2 * p}×{N - 2 * p}, padding {p} (grey), filter {f}×{f}", fontsize=10
+        )
+        k = res.out.shape[0]
+        shown = np.full(res.out.shape, np.nan)
+        shown.ravel()[: t + 1] = res.out.ravel()[: t + 1]
+        ax2.imshow(np.zeros_like(shown), cmap="gray", vmin=-1, vmax=0)
+        for r in range(k):
+            for c in range(k):
+                if np.isfinite(shown[r, c]):
+                    ax2.text(c, r, f"{shown[r, c]:g}", ha="center", va="center", fontsize=9)
+        ax2.add_patch(
+            plt.Rectangle(
+                (j - 0.5, i - 0.5), 1, 1, fill=True, fc="#ff7f0e", alpha=0.3, ec="#d62728", lw=2.5
+            )
+        )
+        n0 = N - 2 * p
+        frac = (n0 + 2 * p - f) / s + 1
+        note = "" if res.exact else f" = {frac:.3g}, rounded down:"
+        ax2.set_title(f"output ({n0} + 2·{p} − {f})/{s} + 1{note} {k}×{k}", fontsize=10)
+        for a, size in ((ax, N), (ax2, k)):
+            for v in np.arange(size + 1) - 0.5:
+                a.axhline(v, color="0.6", lw=0.8)
+                a.axvline(v, color="0.6", lw=0.8)
+            a.set_xlim(-0.5, size - 0.5)
+            a.set_ylim(size - 0.5, -0.5)
+            a.grid(False)
+            a.set_xticks([])
+            a.set_yticks([])
+            for side in a.spines.values():
+                side.set_visible(True)
+        terms = " + ".join(f"{a:g}·{b:g}" for a, b in pairs) or "0"
+        if len(terms) > 90:
+            terms = terms[:87] + "..."
+        fig.text(0.5, 0.05, f"output[{i}, {j}] = {terms} = {total:g}", ha="center", fontsize=10)
+        return fig
+
+    slider = {"continuous_update": False}
+    controls = {
+        "f": W.IntSlider(value=3, min=1, max=_SLIDE_MAX_F, description="filter f", **slider),
+        "padding": W.IntSlider(value=0, min=0, max=_SLIDE_MAX_P, description="padding p", **slider),
+        "stride": W.IntSlider(value=1, min=1, max=3, description="stride s", **slider),
+        "t": W.IntSlider(value=0, min=0, max=24, description="step"),
+    }
+    play = W.Play(value=0, min=0, max=24, step=1, interval=600, description="play")
+    W.jslink((play, "value"), (controls["t"], "value"))
+    W.jslink((controls["t"], "max"), (play, "max"))
+    return Demo(
+        controls, compute, draw, redraw_only={"t"}, after_compute=after_compute, extra=[play]
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 7a (ch07a_rnn_basics): the spectral radius of W_hh against the gradient through time.
+
+
+def spectral_radius_explorer(
+    *, hidden: int = 16, steps: int = 40, input_dim: int = 3, output_dim: int = 5, seed: int = 0
+) -> Demo:
+    r"""Move the spectral radius $\rho$ of $W_{hh}$; see $\|\partial h_T/\partial h_t\|_2$ by step.
+
+    One fixed random RNN (input and output weights, a random input sequence and targets) whose
+    recurrent matrix is $W_{hh} = \rho\,Q$, $Q$ a random orthogonal matrix (spectral radius 1).
+    Draws the Jacobian-product norms for the linear and the tanh recurrence on a log scale, with
+    the linear law $\rho^{T-t}$ for reference, and reports the BPTT gradient norm
+    $\|\nabla_{W_{hh}}L\|_F$ (:func:`course_lib.rnn.gradient_profile`, $\rho$ traced: moving
+    the slider never recompiles).
+    """
+    k = jax.random.split(jax.random.key(seed), 4)
+    params = rnn.init(key=k[0], input_dim=input_dim, hidden_dim=hidden, output_dim=output_dim)
+    W_unit = rnn.recurrent_matrix(key=k[1], size=hidden, spectral_radius=1.0, normal=True)
+    xs = jax.random.normal(k[2], (steps, input_dim))
+    targets = jax.random.randint(k[3], (steps,), 0, output_dim)
+
+    def compute(rho: float) -> Any:
+        prof = rnn.gradient_profile(params, W_unit, xs, targets, rho)
+        return jax.tree.map(np.asarray, prof)
+
+    def draw(prof: Any, values: dict[str, Any]) -> Figure:
+        rho = values["rho"]
+        fig, (ax,) = plotting.figure(1, width=6.0, height=3.6)
+        plotting.jacobian_norms(ax, {"linear": prof.linear, "tanh": prof.tanh})
+        back = np.arange(steps + 1)
+        ax.plot(
+            back, np.maximum(rho ** back.astype(float), 1e-30), "k:", lw=1, label="$\\rho^{T-t}$"
+        )
+        ax.legend(fontsize=8)
+        ax.set_ylim(1e-12, 1e12)
+        ax.set_title(
+            f"$\\rho = {rho:.2f}$: "
+            f"$\\|\\partial h_T/\\partial h_0\\|$ = {prof.linear[0]:.2g} (linear), "
+            f"{prof.tanh[0]:.2g} (tanh); "
+            f"$\\|\\nabla_{{W_{{hh}}}}L\\|$ = {float(prof.grad_norm):.3g}",
+            fontsize=9,
+        )
+        return fig
+
+    controls = {
+        "rho": W.FloatSlider(
+            value=0.9,
+            min=0.1,
+            max=2.0,
+            step=0.05,
+            description="ρ(W_hh)",
+            readout_format=".2f",
+            continuous_update=False,
+        )
+    }
+    demo = Demo(controls, compute, draw)
+    demo.params, demo.W_unit, demo.xs, demo.targets = params, W_unit, xs, targets
+    return demo
+
+
+# --------------------------------------------------------------------------------------------
+# ch08b_cnn_training: what a trained CNN looks at (prediction, saliency, occlusion).
+
+
+class DigitView(NamedTuple):
+    """One test digit as the CNN sees it: the (occluded) image ``(H, W)``, its label, the
+    predicted class probabilities ``(n_classes,)`` and the saliency map ``(H, W)``."""
+
+    image: Array
+    label: Array
+    probs: Array
+    saliency: Array
+
+
+@jax.jit
+def _inspect_digit(params, images, labels, index, row, col, patch):
+    x = jax.lax.dynamic_index_in_dim(images, index, keepdims=True)
+    label = jax.lax.dynamic_index_in_dim(labels, index, keepdims=True)
+    x = cnn.occlude(x, row, col, patch)
+    probs = jax.nn.softmax(cnn.apply(params, x)[0])
+    sal = cnn.saliency(params, x, label)[0]
+    return DigitView(x[0, :, :, 0], label[0], probs, sal)
+
+
+def inspect_digit_cache_size() -> int:
+    """Compiled versions of the digit inspector's jitted function (one per data shape)."""
+    return _inspect_digit._cache_size()
+
+
+def digit_inspector(params: Any, images: Any, labels: Any) -> Demo:
+    r"""Pick a test digit and blank a square patch of it; see the CNN's class probabilities and
+    its saliency map $|\partial f_c/\partial x|$ (:func:`course_lib.cnn.saliency`,
+    :func:`course_lib.cnn.occlude`).
+
+    ``images``: ``(n, H, W, 1)``; ``labels``: ``(n,)`` ints. The digit index, the patch's
+    position and its size (0 = no patch) are traced arguments of one jitted function: moving
+    any control never recompiles.
+    """
+    images = cnn._images("images", images)
+    labels = jnp.asarray(labels)
+    n, height, width = images.shape[:3]
+
+    def compute(index: int, row: int, col: int, patch: int) -> DigitView:
+        ints = (jnp.asarray(v, jnp.int32) for v in (index, row, col, patch))  # one dtype
+        view = _inspect_digit(params, images, labels, *ints)
+        return jax.tree.map(np.asarray, view)
+
+    def draw(view: DigitView, values: dict[str, Any]) -> Figure:
+        fig, (ax, ax2, ax3) = plotting.figure(3, width=3.0, height=3.0)
+        ax.imshow(view.image, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+        p = values["patch"]
+        if p:
+            r, c = values["row"], values["col"]
+            ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), p, p, fill=False, ec="tab:red", lw=2))
+        ax.set_title(f"test digit {values['index']} (label {int(view.label)})", fontsize=9)
+        ax2.imshow(view.saliency, cmap="hot", interpolation="nearest")
+        ax2.set_title("saliency $|\\partial f_c / \\partial x|$", fontsize=9)
+        for a in (ax, ax2):
+            a.set_xticks([])
+            a.set_yticks([])
+            a.grid(False)
+        colors = ["tab:gray"] * len(view.probs)
+        colors[int(view.label)] = "tab:green"
+        ax3.bar(np.arange(len(view.probs)), view.probs, color=colors)
+        ax3.set_xticks(np.arange(len(view.probs)))
+        ax3.set_ylim(0, 1)
+        guess = int(np.argmax(view.probs))
+        ax3.set_title(f"predicted {guess} (p = {view.probs[guess]:.2f})", fontsize=9)
+        ax3.set_xlabel("class")
+        return fig
+
+    controls = {
+        "index": W.IntSlider(value=0, min=0, max=n - 1, description="digit"),
+        "row": W.IntSlider(value=2, min=0, max=height - 1, description="patch row"),
+        "col": W.IntSlider(value=2, min=0, max=width - 1, description="patch col"),
+        "patch": W.IntSlider(value=0, min=0, max=max(height, width) // 2, description="patch size"),
+    }
+    return Demo(controls, compute, draw)
+
+
+# --------------------------------------------------------------------------------------------
+# ch07b_lstm_language_models: temperature sampling from a trained character-level LSTM.
+
+
+class TemperatureView(NamedTuple):
+    """What :func:`temperature_explorer` shows for one temperature and seed."""
+
+    probs: np.ndarray  # (V,) softmax(z / T) of the character after the prompt
+    entropy: float  # its entropy in nats
+    text: str  # a sampled continuation of the prompt
+
+
+def temperature_explorer(
+    params: rnn.LSTMParams,
+    vocab: language_model.Vocab,
+    prompt: str,
+    *,
+    length: int = 200,
+) -> Demo:
+    r"""Move the temperature $T$: see $\mathrm{softmax}(z/T)$ of the next character and a sample.
+
+    Controls: ``temperature`` (log slider, 0.1 to 3) and ``seed`` (the sampling key). The
+    temperature is a traced argument of the jitted sampler: moving it never recompiles
+    (:func:`course_lib.language_model.decoding_cache_size`).
+    """
+    prompt_ids = language_model.encode(vocab, prompt)
+
+    def compute(temperature: float, seed: int) -> TemperatureView:
+        probs = language_model.next_char_probs(params, prompt_ids, temperature)
+        toks = language_model.sample(
+            params, prompt_ids, key=jax.random.key(seed), length=length, temperature=temperature
+        )
+        return TemperatureView(
+            np.asarray(probs),
+            float(language_model.entropy(probs)),
+            language_model.decode(vocab, toks),
+        )
+
+    def draw(view: TemperatureView, values: dict[str, Any]) -> Figure:
+        fig = plt.figure(figsize=(9.0, 5.6), layout="constrained")
+        ax, ax2 = fig.subplots(2, 1, height_ratios=[1.0, 1.2])
+        plotting.next_char_bars(
+            ax,
+            view.probs,
+            vocab.chars,
+            title=f"next character after {prompt[-32:]!r}: T = {values['temperature']:.2f}, "
+            f"entropy {view.entropy:.2f} nats",
+        )
+        plotting.text_panel(ax2, prompt + view.text, title=f"a sample (seed {values['seed']})")
+        return fig
+
+    controls = {
+        "temperature": W.FloatLogSlider(
+            value=1.0,
+            base=10,
+            min=-1,
+            max=np.log10(3.0),
+            step=0.05,
+            description="T",
+            readout_format=".2f",
+            continuous_update=False,
+        ),
+        "seed": W.IntSlider(value=0, min=0, max=20, description="seed", continuous_update=False),
     }
     return Demo(controls, compute, draw)

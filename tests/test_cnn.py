@@ -573,6 +573,133 @@ def test_train_step_lr_is_traced_and_step_time():
     )
 
 
+# ------------------------------------------------- inspecting a trained CNN (ch08b)
+
+
+@pytest.mark.parametrize(
+    "kw", [dict(image_size=8), dict(image_size=28, channels=(6, 16), hidden=84, in_channels=3)]
+)
+def test_lenet_layers_match_the_parameter_pytree_and_feature_maps(kw):
+    rows = cnn.lenet_layers(**kw)
+    params = cnn.init(jax.random.key(0), **kw)
+    assert sum(r["params"] for r in rows) == cnn.n_params(params)
+    leaves = [w.size + b.size for w, b in params["conv"] + params["dense"]]
+    assert [r["params"] for r in rows if r["params"]] == leaves
+    size, c_in = kw["image_size"], kw.get("in_channels", 1)
+    x = rand(30, (2, size, size, c_in))
+    maps = cnn.feature_maps(params, x)
+    convs = [r for r in rows if r["name"].startswith("conv")]
+    assert [m.shape[1:] for m in maps] == [r["shape"] for r in convs]
+    pools = [r for r in rows if r["name"].startswith("pool")]
+    assert [cnn.max_pool(m).shape[1:] for m in maps] == [r["shape"] for r in pools]
+    if size == 8:  # the 8×8 model by hand: 160 + 4,640 + 8,256 + 650
+        assert [r["params"] for r in rows] == [160, 0, 4640, 0, 8256, 650]
+        assert rows[-2]["shape"] == (64,) and rows[3]["shape"] == (2, 2, 32)
+    with pytest.raises(ValueError, match="`hidden` must be a positive integer"):
+        cnn.lenet_layers(hidden=0)
+    with pytest.raises(TypeError, match="`channels` must be a positive integer"):
+        cnn.lenet_layers(channels=(4, 2.5))
+    with pytest.raises(ValueError, match="not an integer"):  # 6 -> 3 cannot be halved again
+        cnn.lenet_layers(image_size=6, channels=(4, 4))
+
+
+def test_feature_maps_are_the_forward_pass():
+    params = cnn.init(jax.random.key(1), image_size=8)
+    x = rand(31, (3, 8, 8, 1))
+    maps = cnn.feature_maps(params, x)
+    # the first map, by the naive loop oracle
+    w, b = params["conv"][0]
+    want = np.maximum(naive_conv(np.asarray(x), np.asarray(w), np.asarray(b), padding=(1, 1)), 0)
+    np.testing.assert_allclose(maps[0], want, atol=1e-12)
+    h = cnn.max_pool(maps[-1]).reshape(3, -1)
+    (W1, b1), (W2, b2) = params["dense"]
+    logits = jax.nn.relu(h @ W1 + b1[None, :]) @ W2 + b2[None, :]
+    np.testing.assert_allclose(logits, cnn.apply(params, x), atol=1e-12)
+
+
+def test_saliency_equals_per_image_grad_and_finite_differences(fd_gradient):
+    params = cnn.init(jax.random.key(2), image_size=8, channels=(4, 4), hidden=8, in_channels=2)
+    x = rand(32, (3, 8, 8, 2))
+    label = jnp.asarray([3, 0, 7])
+    sal = cnn.saliency(params, x, label)
+    assert sal.shape == (3, 8, 8)
+    for i in range(3):
+        g = jax.grad(lambda xi, i=i: cnn.apply(params, xi[None])[0, label[i]])(x[i])
+        np.testing.assert_allclose(sal[i], np.abs(np.asarray(g)).max(axis=2), atol=1e-12)
+    fd = fd_gradient(lambda xi: cnn.apply(params, jnp.asarray(xi)[None])[0, 3], np.asarray(x[0]))
+    np.testing.assert_allclose(sal[0], np.abs(fd).max(axis=2), atol=1e-6)
+    before = cnn.saliency_cache_size()
+    other = cnn.saliency(params, x, jnp.asarray([1, 1, 1]))  # new labels: traced, no recompile
+    assert cnn.saliency_cache_size() == before
+    assert not np.allclose(other, sal)
+    with pytest.raises(ValueError, match="`label` must be 3 integer class labels"):
+        cnn.saliency(params, x, jnp.asarray([1.0, 2.0, 3.0]))
+    with pytest.raises(ValueError, match="`label` must be 3 integer"):
+        cnn.saliency(params, x, jnp.asarray([1, 2]))
+
+
+def test_occlude_and_occlusion_map_against_loops():
+    x = rand(33, (2, 6, 6, 1))
+    out = np.asarray(cnn.occlude(x, 4, 1, 3, value=-1.0))
+    want = np.asarray(x).copy()
+    want[:, 4:7, 1:4, :] = -1.0  # clipped at the border
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(cnn.occlude(x, 2, 2, 0), x)  # size 0: unchanged
+    with pytest.raises(ValueError, match="`x`"):
+        cnn.occlude(x[0], 1, 1, 2)  # one image without the batch axis
+    params = cnn.init(jax.random.key(3), image_size=8, channels=(4, 4), hidden=8)
+    img = rand(34, (8, 8, 1))
+    occ = cnn.occlusion_map(params, img, 5, size=3)
+    assert occ.shape == (6, 6)
+    p = lambda im: np.asarray(jax.nn.softmax(cnn.apply(params, im[None]))[0, 5])  # noqa: E731
+    base = p(img)
+    for i, j in [(0, 0), (2, 5), (5, 3)]:
+        im = np.asarray(img).copy()
+        im[i : i + 3, j : j + 3] = 0.0
+        assert np.isclose(occ[i, j], base - p(jnp.asarray(im)), atol=1e-12)
+    with pytest.raises(ValueError, match="`size`=9 is larger than the image 8×8"):
+        cnn.occlusion_map(params, img, 5, size=9)
+    with pytest.raises(ValueError, match="`label` must be one integer class"):
+        cnn.occlusion_map(params, img, 5.0)
+
+
+def test_fit_equals_a_loop_of_train_step():
+    # fit calls the jitted step directly with the learning rate converted once (the fastest form
+    # measured in benchmarks/bench_cnn.py): the same numbers as the public step in a loop
+    train, _ = data.train_test_split(data.digits(), key=jax.random.key(0), test_fraction=0.25)
+    params = cnn.init(jax.random.key(1), image_size=8, channels=(4, 4), hidden=8)
+    fitted, losses = cnn.fit(params, train, key=jax.random.key(2), epochs=2, batch_size=256)
+    p, opt, manual = params, cnn.init_optimizer(params), []
+    X = cnn.as_images(train.X)
+    for k in jax.random.split(jax.random.key(2), 2):
+        batches = data.minibatches(data.Dataset(X, train.y), key=k, batch_size=256)
+        for xb, yb in zip(batches.X, batches.y, strict=True):
+            p, opt, value = cnn.train_step(p, opt, xb, yb, 3e-3)
+            manual.append(float(value))
+    assert manual == losses
+    for a, b in zip(jax.tree.leaves(fitted), jax.tree.leaves(p), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_callback_sees_every_epoch():
+    train, _ = data.train_test_split(data.digits(), key=jax.random.key(0), test_fraction=0.25)
+    params = cnn.init(jax.random.key(1), image_size=8, channels=(4, 4), hidden=8)
+    seen = []
+    _, losses = cnn.fit(
+        params,
+        train,
+        key=jax.random.key(2),
+        epochs=2,
+        batch_size=256,
+        callback=lambda e, p, v: seen.append((e, len(v), v)),
+    )
+    n_batches = train.X.shape[0] // 256
+    assert [(e, k) for e, k, _ in seen] == [(1, n_batches), (2, n_batches)]
+    assert [v for _, _, vs in seen for v in vs] == losses
+    with pytest.raises(TypeError, match="`callback` must be callable"):
+        cnn.fit(params, train, key=jax.random.key(2), epochs=1, batch_size=256, callback=3)
+
+
 # ------------------------------------------------------------------------- filters
 
 
@@ -625,3 +752,96 @@ def test_edge_filters_respond_to_their_edges():
     assert on_v[idx["vertical"]] == 3 and on_h[idx["vertical"]] == 0
     assert on_v[idx["sobel_x"]] == 4 and on_h[idx["sobel_x"]] == 0
     assert on_h[idx["sobel_y"]] == 4 and on_v[idx["sobel_y"]] == 0
+
+
+# ---------------------------------------------------------------- ch08a additions
+
+
+def test_fig_8_2_constants_reproduce_the_quoted_sums():
+    np.testing.assert_array_equal(cnn.FIG_8_2_INPUT, FIG82_X)
+    np.testing.assert_array_equal(cnn.FIG_8_2_FILTER, FIG82_W)
+    out = np.asarray(cnn.conv2d(as_nhwc(cnn.FIG_8_2_INPUT), as_hwio(cnn.FIG_8_2_FILTER)))[
+        0, :, :, 0
+    ]
+    ref = naive_conv(cnn.FIG_8_2_INPUT[None, :, :, None], cnn.FIG_8_2_FILTER[:, :, None, None])[
+        0, :, :, 0
+    ]
+    np.testing.assert_allclose(out, ref)
+    assert out[4, 0] == 5 * 1 + 8 * 1 + 1 * 1 + 1 * 2 == 16
+    assert out[1, 4] == 4 * 1 + 4 * 1 + 4 * 1 + 7 * 2 == 26
+
+
+def test_grating_and_quadrature_pair():
+    g = np.asarray(cnn.grating(15, 0.0, 5.0, 0.0))
+    np.testing.assert_allclose(g[3], np.cos(2 * np.pi * (np.arange(15) - 7) / 5.0), atol=1e-12)
+    np.testing.assert_allclose(g, g[0][None, :].repeat(15, 0), atol=1e-12)  # vertical stripes
+    pair = np.asarray(cnn.quadrature_pair(11, 0.4, 3.0, 6.0))
+    assert pair.shape == (11, 11, 1, 2)
+    np.testing.assert_allclose(pair[:, :, 0, 0], cnn.gabor(11, 0.4, 3.0, 6.0, 0.0), atol=1e-12)
+    np.testing.assert_allclose(pair[:, :, 0, 0], pair[::-1, ::-1, 0, 0], atol=1e-12)  # even
+    np.testing.assert_allclose(pair[:, :, 0, 1], -pair[::-1, ::-1, 0, 1], atol=1e-12)  # odd
+    with pytest.raises(ValueError, match="`lam` must be positive"):
+        cnn.grating(5, 0.0, 0.0)
+
+
+def test_complex_cell_energy_is_phase_invariant_simple_cells_are_not():
+    phases = np.linspace(0, 2 * np.pi, 13)
+    x = jnp.stack([cnn.grating(31, 0.3, 8.0, ph) for ph in phases])[..., None]
+    even, odd, energy = (
+        np.asarray(a)[:, 0, 0] for a in cnn.complex_cell(x, size=31, theta=0.3, sigma=4.0, lam=8.0)
+    )
+    # oracle: the dot products of the grating with the two Gabor filters, in NumPy
+    ge, go = (np.asarray(cnn.gabor(31, 0.3, 4.0, 8.0, psi)) for psi in (0.0, -np.pi / 2))
+    np.testing.assert_allclose(
+        even, [(ge * np.asarray(xi[..., 0])).sum() for xi in x], rtol=1e-10, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        odd, [(go * np.asarray(xi[..., 0])).sum() for xi in x], rtol=1e-10, atol=1e-9
+    )
+    np.testing.assert_allclose(energy, np.hypot(even, odd), rtol=1e-12)
+    assert energy.max() / energy.min() - 1 < 1e-4  # measured 1.7e-5
+    assert even.min() < -0.9 * energy.max() and even.max() > 0.9 * energy.max()
+    with pytest.raises(ValueError, match="grey images"):
+        cnn.complex_cell(jnp.zeros((1, 8, 8, 3)), size=3, theta=0.0, sigma=1.0, lam=2.0)
+
+
+def test_receptive_field_of_stacked_filters():
+    rf = np.asarray(
+        cnn.receptive_field(
+            (12, 12, 2),
+            [rand(1, (3, 3, 2, 4)), rand(2, (3, 3, 4, 4)), rand(3, (3, 3, 4, 1))],
+            at=(2, 3, 0),
+        )
+    )
+    expected = np.zeros((12, 12), bool)
+    expected[2:9, 3:10] = True  # three 3×3 layers: a 7×7 patch
+    np.testing.assert_array_equal(rf, expected)
+    rf5 = np.asarray(cnn.receptive_field((9, 9, 1), [rand(4, (5, 5, 1, 1))], at=(0, 0, 0)))
+    assert rf5.sum() == 25 and rf5[:5, :5].all()
+    with pytest.raises(ValueError, match="outside the output"):
+        cnn.receptive_field((5, 5, 1), [rand(4, (3, 3, 1, 1))], at=(3, 0, 0))
+    with pytest.raises(ValueError, match="`shape` must be"):
+        cnn.receptive_field((5, 5), [rand(4, (3, 3, 1, 1))], at=(0, 0, 0))
+
+
+def test_conv_slider_widget_matches_conv2d_without_recompiling():
+    from course_lib import widgets
+
+    demo = widgets.conv_slider()
+    before = widgets.conv_slider_cache_size()
+    for f, p, s in [(3, 0, 1), (3, 1, 2), (5, 2, 1), (2, 0, 2), (1, 2, 3), (4, 1, 3)]:
+        res = demo.compute(f=f, padding=p, stride=s)
+        n_out = (7 + 2 * p - f) // s + 1
+        assert res.out.shape == (n_out, n_out)
+        assert res.exact == ((7 + 2 * p - f) % s == 0)
+        ref = naive_conv(
+            np.pad(cnn.FIG_8_2_INPUT, p)[None, :, :, None], res.filter[:, :, None, None]
+        )
+        np.testing.assert_allclose(res.out, ref[0, ::s, ::s, 0][:n_out, :n_out], atol=1e-5)
+    assert widgets.conv_slider_cache_size() == before
+    res = demo.compute(f=3, padding=0, stride=1)
+    assert res.products(20) == ((4, 0), [(5.0, 1.0), (1.0, 1.0), (8.0, 1.0), (1.0, 2.0)], 16.0)
+    assert demo.set(stride=2, padding=1).out.shape == (4, 4)
+    assert demo.controls["t"].max == 15
+    with pytest.raises(ValueError, match="must have shape"):
+        widgets.conv_slider(w=np.ones((3, 3)))

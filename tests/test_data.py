@@ -395,3 +395,31 @@ def test_epoch_orders_are_keyed_permutations_one_per_epoch():
         data.epoch_orders(key=KEY, n=7, epochs=0)
     with pytest.raises(TypeError, match=r"jax\.random\.key"):
         data.epoch_orders(key=None, n=7, epochs=2)
+
+
+# ------------------------------------------------------------------ ch08a additions
+
+
+def test_photo_is_a_grey_float32_image_in_unit_range():
+    import matplotlib.cbook
+    import matplotlib.image
+
+    full = np.asarray(data.photo())
+    assert full.shape == (600, 512) and full.dtype == np.float32
+    assert 0.0 <= full.min() < 0.1 and 0.9 < full.max() <= 1.0
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
+        rgb = matplotlib.image.imread(f).astype(np.float64) / 255.0
+    # luminance of one pixel, by hand
+    r, g, b = rgb[123, 45]
+    assert abs(full[123, 45] - (0.299 * r + 0.587 * g + 0.114 * b)) < 1e-6
+    half = np.asarray(data.photo(downsample=2))
+    assert half.shape == (300, 256)
+    np.testing.assert_allclose(half[10, 20], full[20:22, 40:42].mean(), atol=1e-6)
+    assert np.asarray(data.photo(downsample=7)).shape == (85, 73)  # cropped to a multiple of 7
+
+
+def test_photo_validation():
+    with pytest.raises(TypeError, match="`downsample` must be a positive integer"):
+        data.photo(downsample=1.5)
+    with pytest.raises(ValueError, match="`downsample` must be at most 64"):
+        data.photo(downsample=100)

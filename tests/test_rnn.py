@@ -439,3 +439,119 @@ def test_validation_errors(toy):
         rnn.lstm_forward(lp, jnp.ones((4, 3)))
     with pytest.raises(ValueError, match="learning_rate"):
         rnn.train_memory_task(lp, key=KEY, steps=1, learning_rate=-1.0)
+
+
+# ------------------------------------------------------------------------ LM training, profile
+
+
+def test_language_model_step_is_adam_on_the_mean_jax_grad():
+    params, xs, targets = _long(T=6, q=3)
+    xb = jnp.stack([xs, xs[::-1]])
+    tb = jnp.stack([targets, targets[::-1]])
+    tx = optim.adam(0.03)
+    state = tx.init(params)
+    new, _, loss = rnn.language_model_step(params, state, xb, tb, 0.03)
+
+    def mean_loss(p):
+        return (rnn.sequence_loss(p, xb[0], tb[0]) + rnn.sequence_loss(p, xb[1], tb[1])) / 2
+
+    g = jax.grad(mean_loss)(params)
+    u, _ = tx.update(g, state, params)
+    want = optim.apply_updates(params, u)
+    np.testing.assert_allclose(float(loss), float(mean_loss(params)), rtol=1e-10)
+    for a, b in zip(new, want, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-8, atol=1e-10)
+
+
+def test_language_model_step_lr_is_traced():
+    params, xs, targets = _long(T=5, q=3)
+    state = optim.adam(0.1).init(params)
+    rnn.language_model_step(params, state, xs[None], targets[None], 0.1)
+    n = rnn.language_model_step_cache_size()
+    for lr in (0.01, 0.2, 1e-4):
+        rnn.language_model_step(params, state, xs[None], targets[None], lr)
+    assert rnn.language_model_step_cache_size() == n
+
+
+def test_train_language_model_learns_the_toy_and_matches_steps():
+    xs, targets = rnn.toy_language_model_data()
+    params = rnn.init(key=KEY, input_dim=4, hidden_dim=4, output_dim=4)
+    trained, losses = rnn.train_language_model(
+        params, xs[None], targets[None], steps=200, learning_rate=0.05
+    )
+    _, ys = rnn.forward(trained, xs)
+    assert np.all(np.argmax(np.asarray(ys), axis=1) == np.asarray(targets))
+    assert float(losses[-1]) < 0.05 * float(losses[0])
+    # the scan is the same as calling language_model_step in a loop
+    p, state = params, optim.adam(0.05).init(params)
+    for s in range(3):
+        p, state, loss = rnn.language_model_step(p, state, xs[None], targets[None], 0.05)
+        np.testing.assert_allclose(float(loss), float(losses[s]), rtol=1e-9)
+
+
+def test_gradient_profile_matches_the_pieces_and_never_recompiles():
+    params, xs, targets = _long(T=12, p=5, q=4)
+    W1 = rnn.recurrent_matrix(key=KEY, size=5, spectral_radius=1.0, normal=True)
+    rnn.gradient_profile(params, W1, xs, targets, 0.5)
+    n = rnn.gradient_profile_cache_size()
+    for rho in (0.7, 1.0, 1.3):
+        prof = rnn.gradient_profile(params, W1, xs, targets, rho)
+        P = params._replace(W_hh=rho * W1)
+        np.testing.assert_allclose(
+            np.asarray(prof.linear), rho ** np.arange(12, -1, -1.0), rtol=1e-8
+        )
+        np.testing.assert_allclose(
+            np.asarray(prof.tanh), np.asarray(rnn.hidden_jacobian_norms(P, xs)), rtol=1e-10
+        )
+        g = jax.grad(rnn.sequence_loss)(P, xs, targets)
+        np.testing.assert_allclose(float(prof.grad_norm), float(jnp.linalg.norm(g.W_hh)), rtol=1e-8)
+        assert np.all(np.asarray(prof.tanh) <= np.asarray(prof.linear) * (1 + 1e-9))
+    assert rnn.gradient_profile_cache_size() == n
+
+
+def test_new_validation_errors():
+    params, xs, targets = _long(T=5, q=3)
+    state = optim.adam(0.1).init(params)
+    with pytest.raises(ValueError, match="xs"):
+        rnn.language_model_step(params, state, xs, targets, 0.1)
+    with pytest.raises(ValueError, match="targets"):
+        rnn.language_model_step(params, state, xs[None], targets, 0.1)
+    with pytest.raises(TypeError, match="targets"):
+        rnn.train_language_model(params, xs[None], xs[None, :, 0], steps=2)
+    with pytest.raises(ValueError, match="ids"):
+        rnn.train_language_model(params, xs[None], targets[None] + 5, steps=2)
+    with pytest.raises(ValueError, match="steps"):
+        rnn.train_language_model(params, xs[None], targets[None], steps=0)
+    with pytest.raises(ValueError, match="W_unit"):
+        rnn.gradient_profile(params, jnp.eye(3), xs, targets, 1.0)
+    with pytest.raises(ValueError, match="rho"):
+        rnn.gradient_profile(params, jnp.eye(4), xs, targets, -1.0)
+
+
+def test_spectral_radius_explorer_shows_the_library_and_never_recompiles():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from course_lib import plotting, widgets
+
+    demo = widgets.spectral_radius_explorer(hidden=6, steps=10)
+    n = rnn.gradient_profile_cache_size()
+    for rho in (0.5, 1.0, 1.6):
+        shown = demo.compute(rho=rho)
+        want = rnn.gradient_profile(demo.params, demo.W_unit, demo.xs, demo.targets, rho)
+        np.testing.assert_allclose(shown.linear, rho ** np.arange(10, -1, -1.0), rtol=1e-6)
+        np.testing.assert_allclose(shown.tanh, np.asarray(want.tanh), rtol=1e-12)
+        fig = demo.draw(shown, {"rho": rho})
+        assert len(fig.axes[0].lines) == 3  # linear, tanh, rho^(T-t)
+        plt.close(fig)
+    demo.set(rho=1.2)
+    assert rnn.gradient_profile_cache_size() == n
+    assert abs(rnn.spectral_radius(demo.W_unit) - 1.0) < 1e-9
+    fig, (ax,) = plotting.figure(1)
+    plotting.jacobian_norms(ax, {"a": np.array([1e-40, 0.5, 1.0]), "b": np.ones(3)})
+    assert ax.get_yscale() == "log" and len(ax.lines) == 2
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), [2, 1, 0])  # steps back
+    assert ax.lines[0].get_ydata()[0] == 1e-30  # clipped at the floor
+    plt.close(fig)

@@ -152,6 +152,22 @@ def _widget_cases():
         X = jax.random.normal(k2, (6, 4))
         return widgets.gradcheck_explorer(net, X, jax.random.randint(k3, (6,), 0, 3), grid=9)
 
+    def temperature():
+        from course_lib import language_model
+
+        text = "the cat sat on the mat. the dog sat on the log."
+        vocab = language_model.build_vocab(text)
+        model = language_model.init(key=jax.random.key(0), vocab_size=vocab.size, hidden_dim=16)
+        return widgets.temperature_explorer(model, vocab, "the cat ", length=60)
+
+    def digits():
+        from course_lib import cnn
+
+        digits = data.digits()
+        return widgets.digit_inspector(
+            cnn.init(jax.random.key(0), image_size=8), cnn.as_images(digits.X[:50]), digits.y[:50]
+        )
+
     return {
         "margin_explorer": (widgets.margin_explorer, "margin", [0.03, 0.07, 0.2]),
         "activation_explorer": (widgets.activation_explorer, "weight", [0.7, 1.3, 2.1]),
@@ -164,6 +180,10 @@ def _widget_cases():
             "gain",
             [0.6, 1.4],
         ),
+        "spectral_radius_explorer": (widgets.spectral_radius_explorer, "rho", [0.5, 1.0, 1.5]),
+        "temperature_explorer": (temperature, "temperature", [0.3, 1.7, 2.5]),
+        "conv_slider": (widgets.conv_slider, "stride", [1, 2, 3]),
+        "digit_inspector": (digits, "index", [0, 5, 17]),
     }
 
 

@@ -342,6 +342,24 @@ from course_lib.checks.backprop import (  # noqa: E402
     softmax_jacobian,
     two_layer_backward,
 )
+from course_lib.checks.cnn_training import (  # noqa: E402
+    conv_layer,
+    conv_layer_grads,
+    evaluate,
+    lenet_param_count,
+    max_pool_reshape,
+    occlusion_drop,
+    saliency_map,
+)
+from course_lib.checks.convolution import (  # noqa: E402
+    conv1d_padded,
+    conv2d_loops,
+    conv_backward,
+    conv_output_size,
+    convolution_matrix,
+    maxpool_backward,
+    vgg_sizes_and_params,
+)
 from course_lib.checks.deepnets import (  # noqa: E402
     batchnorm_backward,
     batchnorm_forward,
@@ -358,6 +376,15 @@ from course_lib.checks.embeddings import (  # noqa: E402
     nmf_step,
     optimal_encoder,
     sgns_example_update,
+)
+from course_lib.checks.gated import (  # noqa: E402
+    beam_step,
+    bigram_cross_entropy,
+    cell_path_jacobian,
+    gru_step,
+    lstm_step,
+    softmax_with_temperature,
+    surprising_positions,
 )
 from course_lib.checks.linear_models import (  # noqa: E402
     mistake_factor,
@@ -388,6 +415,14 @@ from course_lib.checks.perceptron import (  # noqa: E402
     tanh_prime,
     xor_features,
     xor_relu_network,
+)
+from course_lib.checks.recurrent import (  # noqa: E402
+    bptt_grads,
+    esn_readout,
+    jacobian_norms,
+    rescale_spectral_radius,
+    rnn_forward,
+    sigmoid_fixed_point,
 )
 
 __all__ = [
@@ -437,4 +472,31 @@ __all__ = [
     "softmax_ce_grad",
     "softmax_jacobian",
     "two_layer_backward",
+    "conv_layer",
+    "conv_layer_grads",
+    "evaluate",
+    "lenet_param_count",
+    "max_pool_reshape",
+    "occlusion_drop",
+    "saliency_map",
+    "conv1d_padded",
+    "conv2d_loops",
+    "conv_backward",
+    "conv_output_size",
+    "convolution_matrix",
+    "maxpool_backward",
+    "vgg_sizes_and_params",
+    "bptt_grads",
+    "esn_readout",
+    "jacobian_norms",
+    "rescale_spectral_radius",
+    "rnn_forward",
+    "sigmoid_fixed_point",
+    "beam_step",
+    "bigram_cross_entropy",
+    "cell_path_jacobian",
+    "gru_step",
+    "lstm_step",
+    "softmax_with_temperature",
+    "surprising_positions",
 ]
