@@ -64,7 +64,8 @@ def test_linear_autoencoder_reaches_the_svd(low_rank, tied):
     params, hist = ae.fit_linear(low_rank, key=KEY, k=5, tied=tied)
     err = float(ae.linear_loss(params, low_rank, tied=tied))
     best = float(ae.svd_error(low_rank, 5))
-    assert best <= err <= best * (1 + 1e-3)
+    # the SVD is the optimum: no fit goes below it beyond float64 round-off (err can reach it)
+    assert best * (1 - 1e-12) <= err <= best * (1 + 1e-3)
     assert float(hist[-1]) < float(hist[0])
     _, V_svd = ae.truncated_svd(low_rank, 5)
     assert float(jnp.max(ae.principal_angles(params.V, V_svd))) < 1e-2
