@@ -11,9 +11,20 @@
 
 - in markdown cells, every region from ``<!-- BEGIN SOLUTION -->`` to ``<!-- END SOLUTION -->``
   replaced by ``YOUR ANSWER HERE``;
+- in code cells, every region from ``### BEGIN HIDDEN TESTS`` to ``### END HIDDEN TESTS``
+  removed: hidden tests stay in the solution notebook and are run only by the grader
+  (:mod:`course_lib.grade`);
 - cells tagged ``solution-only`` dropped, all outputs and execution counts cleared;
+- cells that hold a solution region or a self-check made undeletable in JupyterLab, and
+  self-checks also read-only (the standard ``deletable``/``editable`` cell metadata);
 - ``metadata["course"]`` recording the source notebook, a hash of its cells, and a hash of the
   generated cells (``content_sha256``).
+
+Every solution notebook carries nbgrader's cell metadata (schema 3): solution cells,
+self-checks as autograded test cells with their ``points``, every other cell read-only, each with a
+unique ``grade_id``, so that instructors who use nbgrader can use the notebooks unchanged.
+``--annotate`` writes the missing metadata into ``solutions/`` (it never changes points already
+set, nor anything but cell metadata); ``--check`` fails while any is missing.
 
 The recorded ``content_sha256`` is how a student's work is protected: an existing exercise whose
 cells no longer hash to it has been edited, and is not overwritten unless ``--force`` is given,
@@ -21,7 +32,7 @@ in which case the edited file is first copied to ``<name>.ipynb.bak-YYYYmmdd-HHM
 
 Command line (from the repository root, or with ``--root``)::
 
-    python -m course_lib.exercises [--force] [--check] [--root PATH] [NAME ...]
+    python -m course_lib.exercises [--force] [--check] [--annotate] [--root PATH] [NAME ...]
 
 ``--check`` writes nothing and exits 1 if any exercise is missing or differs from what would be
 generated (cell types, sources and tags are compared). NAMEs select notebooks (``ch01_perceptron``,
@@ -55,6 +66,11 @@ CODE_BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[ \t]*$")
 CODE_END = re.compile(r"^[ \t]*### END SOLUTION[ \t]*$")
 MARKDOWN_BEGIN = re.compile(r"^(?P<indent>[ \t]*)<!-- BEGIN SOLUTION -->[ \t]*$")
 MARKDOWN_END = re.compile(r"^[ \t]*<!-- END SOLUTION -->[ \t]*$")
+HIDDEN_BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN HIDDEN TESTS[ \t]*$")
+HIDDEN_END = re.compile(r"^[ \t]*### END HIDDEN TESTS[ \t]*$")
+SELFCHECK_TAG = "selfcheck"
+NBGRADER_SCHEMA = 3
+DEFAULT_POINTS = 1
 
 CODE_STUB = (
     "# YOUR CODE HERE",
@@ -93,18 +109,49 @@ def strip_solutions(source: str, cell_type: str = "code", where: str = "") -> st
         SolutionMarkerError: a BEGIN inside a region, an END outside one, or a BEGIN never closed.
     """
     if cell_type == "code":
-        begin, end, stub, name = CODE_BEGIN, CODE_END, CODE_STUB, "### BEGIN SOLUTION"
-    elif cell_type == "markdown":
-        begin, end, stub, name = (
+        return _replace_regions(
+            source, CODE_BEGIN, CODE_END, CODE_STUB, "### BEGIN SOLUTION", "SOLUTION", where
+        )
+    if cell_type == "markdown":
+        return _replace_regions(
+            source,
             MARKDOWN_BEGIN,
             MARKDOWN_END,
             MARKDOWN_STUB,
             "<!-- BEGIN SOLUTION -->",
+            "SOLUTION",
+            where,
         )
-    else:
-        return source
-    prefix = f"{where}: " if where else ""
+    return source
 
+
+def strip_hidden_tests(source: str, where: str = "") -> str:
+    """Remove every ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` region (markers too).
+
+    Hidden tests are nbgrader's convention for tests that the grader runs but students never
+    see. Raises :class:`SolutionMarkerError` on unbalanced or nested markers.
+    """
+    return _replace_regions(
+        source, HIDDEN_BEGIN, HIDDEN_END, (), "### BEGIN HIDDEN TESTS", "HIDDEN TESTS", where
+    )
+
+
+def split_hidden_tests(source: str) -> tuple[str, str]:
+    """(visible part, hidden part) of a test cell's source; the hidden part keeps no markers."""
+    visible, hidden, inside = [], [], False
+    for line in source.splitlines(keepends=True):
+        text = line.rstrip("\r\n")
+        if HIDDEN_BEGIN.match(text):
+            inside = True
+        elif HIDDEN_END.match(text):
+            inside = False
+        else:
+            (hidden if inside else visible).append(line)
+    return "".join(visible), "".join(hidden)
+
+
+def _replace_regions(source, begin, end, stub, name, what, where) -> str:
+    prefix = f"{where}: " if where else ""
     out: list[str] = []
     open_line: int | None = None  # 1-based line number of the BEGIN marker of the open region
     for number, line in enumerate(source.splitlines(keepends=True), start=1):
@@ -112,8 +159,8 @@ def strip_solutions(source: str, cell_type: str = "code", where: str = "") -> st
         if (match := begin.match(text)) is not None:
             if open_line is not None:
                 raise SolutionMarkerError(
-                    f"{prefix}nested solution marker: {name!r} on line {number} while the region "
-                    f"opened on line {open_line} is still open"
+                    f"{prefix}nested {what.lower()} marker: {name!r} on line {number} while the "
+                    f"region opened on line {open_line} is still open"
                 )
             open_line = number
             indent = match["indent"]
@@ -121,20 +168,124 @@ def strip_solutions(source: str, cell_type: str = "code", where: str = "") -> st
         elif end.match(text) is not None:
             if open_line is None:
                 raise SolutionMarkerError(
-                    f"{prefix}unbalanced solution marker: END SOLUTION on line {number} "
-                    "without a BEGIN SOLUTION before it"
+                    f"{prefix}unbalanced {what.lower()} marker: END {what} on line {number} "
+                    f"without a BEGIN {what} before it"
                 )
             open_line = None
-            if not line.endswith("\n"):  # the END line was the last, unterminated line
-                out[-1] = out[-1][:-1]
+            if not line.endswith("\n") and out and out[-1].endswith("\n"):
+                out[-1] = out[-1][:-1]  # the END line was the last, unterminated line
         elif open_line is None:
             out.append(line)
     if open_line is not None:
         raise SolutionMarkerError(
-            f"{prefix}unbalanced solution marker: {name!r} on line {open_line} is never closed "
-            "by an END SOLUTION line"
+            f"{prefix}unbalanced {what.lower()} marker: {name!r} on line {open_line} is never "
+            f"closed by an END {what} line"
         )
     return "".join(out)
+
+
+# ------------------------------------------------------------------------------ nbgrader metadata
+
+
+def has_solution_region(cell: Any) -> bool:
+    """True if a code or markdown cell holds a solution region."""
+    begin = {"code": CODE_BEGIN, "markdown": MARKDOWN_BEGIN}.get(cell.get("cell_type"))
+    return begin is not None and any(begin.match(line) for line in _source(cell).splitlines())
+
+
+def is_selfcheck(cell: Any) -> bool:
+    """True for a code cell tagged ``selfcheck``: an autograded test cell."""
+    return cell.get("cell_type") == "code" and SELFCHECK_TAG in cell.get("metadata", {}).get(
+        "tags", []
+    )
+
+
+def _role(cell: Any) -> str:
+    """test (a self-check), solution (code to write), answer (prose to write), or readonly."""
+    if is_selfcheck(cell):
+        return "test"
+    if has_solution_region(cell):
+        return "answer" if cell.get("cell_type") == "markdown" else "solution"
+    return "readonly"
+
+
+def _base_grade_id(cell: Any, role: str) -> str:
+    source = _source(cell)
+    if role == "test" and (match := re.search(r"checks\.(\w+)\s*\(", source)):
+        return match[1]
+    if role == "solution" and (match := re.search(r"^\s*def\s+(\w+)", source, re.M)):
+        return f"{match[1]}-code"
+    return f"cell-{cell.get('id') or 'x'}"
+
+
+def annotate(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
+    """A copy of a solution notebook with nbgrader metadata on every cell, and the count changed.
+
+    Self-checks become autograded test cells (``grade``, ``locked``, ``points``: kept when set,
+    else :data:`DEFAULT_POINTS`), code cells with a solution region become solution cells,
+    markdown cells with one become manually graded answers (``grade`` and ``solution``, as
+    nbgrader requires; 0 points unless set: the autograder skips them), the rest read-only.
+    Existing ``grade_id``s are kept; new ones come from the checked function's name.
+    """
+    nb = copy.deepcopy(nb)
+    taken = {
+        cell.metadata["nbgrader"]["grade_id"]
+        for cell in nb.cells
+        if "grade_id" in cell.get("metadata", {}).get("nbgrader", {})
+    }
+    changed = 0
+    for cell in nb.cells:
+        role = _role(cell)
+        old = copy.deepcopy(cell.metadata.get("nbgrader", {}))
+        meta = dict(old)
+        if "grade_id" not in meta:
+            base = grade_id = _base_grade_id(cell, role)
+            counter = 2
+            while grade_id in taken:
+                grade_id, counter = f"{base}-{counter}", counter + 1
+            taken.add(grade_id)
+            meta["grade_id"] = grade_id
+        meta.update(
+            grade=role in ("test", "answer"),
+            solution=role in ("solution", "answer"),
+            locked=role in ("test", "readonly"),
+            task=False,
+            schema_version=NBGRADER_SCHEMA,
+        )
+        if role == "test":
+            meta.setdefault("points", DEFAULT_POINTS)
+        elif role == "answer":
+            meta.setdefault("points", 0)
+        else:
+            meta.pop("points", None)
+        if meta != old:
+            cell.metadata["nbgrader"] = meta
+            changed += 1
+    return nb, changed
+
+
+def annotation_problems(nb: nbformat.NotebookNode) -> list[str]:
+    """What is missing or wrong in a solution notebook's nbgrader metadata (empty when fine)."""
+    problems, seen = [], set()
+    for index, cell in enumerate(nb.cells):
+        meta, role = cell.get("metadata", {}).get("nbgrader"), _role(cell)
+        if not isinstance(meta, dict) or "grade_id" not in meta:
+            problems.append(f"cell {index}: no nbgrader metadata")
+            continue
+        if meta["grade_id"] in seen:
+            problems.append(f"cell {index}: duplicate grade_id {meta['grade_id']!r}")
+        seen.add(meta["grade_id"])
+        if meta.get("grade") != (role in ("test", "answer")) or meta.get("solution") != (
+            role in ("solution", "answer")
+        ):
+            problems.append(f"cell {index}: nbgrader flags do not match a {role} cell")
+        if role in ("test", "answer"):
+            points = meta.get("points")
+            least = 0 if role == "answer" else 1e-12
+            if not isinstance(points, int | float) or isinstance(points, bool) or points < least:
+                wanted = "a number >= 0" if role == "answer" else "a positive number"
+                problems.append(f"cell {index}: points must be {wanted}, got {points!r}")
+    return problems
 
 
 def content_hash(nb: nbformat.NotebookNode) -> str:
@@ -162,11 +313,16 @@ def generate_notebook(
         if SOLUTION_ONLY_TAG in cell.get("metadata", {}).get("tags", []):
             continue
         new = copy.deepcopy(cell)
-        new.source = strip_solutions(
-            _source(cell), cell.cell_type, where=f"{SOLUTIONS_DIR}/{name}, cell {index}"
-        )
+        where = f"{SOLUTIONS_DIR}/{name}, cell {index}"
+        new.source = strip_solutions(_source(cell), cell.cell_type, where=where)
+        if cell.cell_type == "code":
+            new.source = strip_hidden_tests(new.source, where=where)
         for key in DROPPED_CELL_METADATA:
             new.metadata.pop(key, None)
+        if is_selfcheck(cell) or has_solution_region(cell):
+            new.metadata["deletable"] = False  # JupyterLab refuses to delete it
+        if is_selfcheck(cell):
+            new.metadata["editable"] = False  # the grader runs its own copy anyway
         if new.cell_type == "code":
             new.outputs = []
             new.execution_count = None
@@ -199,10 +355,19 @@ def _source(cell: Any) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
-def _signature(nb: nbformat.NotebookNode) -> list[tuple[str, str, list[str]]]:
-    """What --check compares: each cell's type, source and tags."""
+_SIGNED_METADATA = ("tags", "nbgrader", "deletable", "editable")
+
+
+def _signature(nb: nbformat.NotebookNode) -> list[tuple[str, str, str]]:
+    """What --check compares: each cell's type, source, tags, nbgrader and lock metadata."""
     return [
-        (cell.cell_type, _source(cell), list(cell.get("metadata", {}).get("tags", [])))
+        (
+            cell.cell_type,
+            _source(cell),
+            json.dumps(
+                {k: cell.get("metadata", {}).get(k) for k in _SIGNED_METADATA}, sort_keys=True
+            ),
+        )
         for cell in nb.cells
     ]
 
@@ -278,6 +443,18 @@ def _select(solutions: list[Path], names: Sequence[str]) -> list[Path]:
 # ------------------------------------------------------------------------------ command line
 
 
+def _annotate_files(paths: list[Path]) -> int:
+    for path in paths:
+        nb, changed = annotate(nbformat.read(path, as_version=4))
+        shown = f"{SOLUTIONS_DIR}/{path.name}"
+        if changed:
+            _write_atomically(path, notebook_text(nb))
+            print(f"annotated: {shown} ({changed} cell(s))")
+        else:
+            print(f"already annotated: {shown}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 refused/out of date/bad markers)."""
     parser = argparse.ArgumentParser(
@@ -296,11 +473,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="write nothing; exit 1 if any exercise is missing or out of date",
     )
     parser.add_argument(
+        "--annotate",
+        action="store_true",
+        help="write missing nbgrader cell metadata into solutions/ (points already set are kept)",
+    )
+    parser.add_argument(
         "--root", type=Path, default=None, help="repository root (default: found from cwd)"
     )
     args = parser.parse_args(argv)
     if args.check and args.force:
         parser.error("--check and --force exclude each other")
+    if args.annotate and (args.check or args.force):
+        parser.error("--annotate runs alone")
 
     root = (args.root or _default_root()).resolve()
     solutions_dir, exercises_dir = root / SOLUTIONS_DIR, root / EXERCISES_DIR
@@ -309,14 +493,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no {SOLUTIONS_DIR}/{NOTEBOOK_GLOB} notebooks under {root}; nothing to do")
         return 0
     selected = _select(solutions, args.names)
+    if args.annotate:
+        return _annotate_files(selected)
 
     problems = 0
     for solution_path in selected:
         name = solution_path.name
         target = exercises_dir / name
         shown = f"{EXERCISES_DIR}/{name}"
+        solution_nb = nbformat.read(solution_path, as_version=4)
+        if args.check and (missing := annotation_problems(solution_nb)):
+            print(
+                f"not annotated: {SOLUTIONS_DIR}/{name}: {missing[0]}"
+                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                + "; run `python -m course_lib.exercises --annotate`"
+            )
+            problems += 1
         try:
-            exercise = generate_notebook(nbformat.read(solution_path, as_version=4), name)
+            exercise = generate_notebook(solution_nb, name)
         except SolutionMarkerError as error:
             print(f"error: {error}", file=sys.stderr)
             problems += 1

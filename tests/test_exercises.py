@@ -11,9 +11,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from course_lib import exercises
 from course_lib.exercises import (
     SolutionMarkerError,
+    annotate,
+    annotation_problems,
     content_hash,
     generate_notebook,
     main,
+    split_hidden_tests,
+    strip_hidden_tests,
     strip_solutions,
 )
 
@@ -49,7 +53,7 @@ def solution_notebook() -> nbformat.NotebookNode:
 
 def make_repo(tmp_path: Path, nb: nbformat.NotebookNode | None = None) -> Path:
     (tmp_path / "solutions").mkdir()
-    nbformat.write(nb or solution_notebook(), tmp_path / "solutions" / NAME)
+    nbformat.write(annotate(nb or solution_notebook())[0], tmp_path / "solutions" / NAME)
     return tmp_path
 
 
@@ -142,7 +146,7 @@ def test_generated_notebook() -> None:
 
 
 def test_generation_is_deterministic(tmp_path: Path) -> None:
-    solution = solution_notebook()  # new_code_cell draws random cell ids: build it once
+    solution = annotate(solution_notebook())[0]  # random cell ids: build it once
     first = exercises.notebook_text(generate_notebook(solution, NAME))
     second = exercises.notebook_text(generate_notebook(nbformat.from_dict(solution), NAME))
     assert first == second and first.endswith("}\n")
@@ -182,7 +186,7 @@ def test_check_detects_missing_and_stale(tmp_path: Path, capsys: pytest.CaptureF
 
     solution = solution_notebook()
     solution.cells[3].source = "assert add(2, 2) == 4"
-    nbformat.write(solution, root / "solutions" / NAME)
+    nbformat.write(annotate(solution)[0], root / "solutions" / NAME)
     capsys.readouterr()
     before = (root / "exercises" / NAME).read_bytes()
     assert run(root, "--check") == 1
@@ -207,7 +211,7 @@ def test_unedited_stale_exercise_is_regenerated(
     assert run(root) == 0
     solution = solution_notebook()
     solution.cells.append(new_code_cell("print('new cell')"))
-    nbformat.write(solution, root / "solutions" / NAME)
+    nbformat.write(annotate(solution)[0], root / "solutions" / NAME)
     capsys.readouterr()
 
     assert run(root) == 0
@@ -239,7 +243,7 @@ def test_edited_exercise_is_refused_then_forced(
 
     solution = solution_notebook()  # the solution changes too: the exercise is stale AND edited
     solution.cells[3].source = "assert add(2, 2) == 4"
-    nbformat.write(solution, root / "solutions" / NAME)
+    nbformat.write(annotate(solution)[0], root / "solutions" / NAME)
     capsys.readouterr()
 
     assert run(root) == 1
@@ -307,10 +311,123 @@ def test_lettered_chapter_notebooks_are_found_and_other_files_ignored(tmp_path: 
     """ch02a_..., ch03b_... are exercise sources too; backups and non-chapter files are not."""
     root = make_repo(tmp_path)
     for extra in ["ch02a_shallow.ipynb", "ch03b_optim.ipynb"]:
-        nbformat.write(solution_notebook(), root / "solutions" / extra)
+        nbformat.write(annotate(solution_notebook())[0], root / "solutions" / extra)
     for ignored in ["ch02a_shallow.ipynb.bak-20260101-000000", "notes.ipynb", "chapter2.ipynb"]:
         (root / "solutions" / ignored).write_text("{}")
     assert run(root) == 0
     made = sorted(p.name for p in (root / "exercises").iterdir())
     assert made == ["ch01_demo.ipynb", "ch02a_shallow.ipynb", "ch03b_optim.ipynb"]
     assert run(root, "--check", "ch02a_shallow") == 0
+
+
+# ------------------------------------------------------------------------------ hidden tests
+
+
+def test_hidden_tests_are_removed_from_the_exercise() -> None:
+    source = "check(f)\n### BEGIN HIDDEN TESTS\nassert f(2) == 4\n### END HIDDEN TESTS\nprint('ok')"
+    assert strip_hidden_tests(source) == "check(f)\nprint('ok')"
+    assert split_hidden_tests(source) == ("check(f)\nprint('ok')", "assert f(2) == 4\n")
+    assert strip_hidden_tests(
+        "check(f)\n### BEGIN HIDDEN TESTS\nassert 0\n### END HIDDEN TESTS"
+    ) == ("check(f)")
+    with pytest.raises(SolutionMarkerError, match="never closed"):
+        strip_hidden_tests("### BEGIN HIDDEN TESTS\nassert 0\n")
+    with pytest.raises(SolutionMarkerError, match="without a BEGIN HIDDEN TESTS"):
+        strip_hidden_tests("### END HIDDEN TESTS\n")
+
+    nb = solution_notebook()
+    hidden = "### BEGIN HIDDEN TESTS\nassert add(5, 5) == 10\n### END HIDDEN TESTS"
+    nb.cells[3].source = "assert add(1, 2) == 3\n" + hidden
+    exercise = generate_notebook(nb, NAME)
+    assert exercise.cells[2].source == "assert add(1, 2) == 3"
+    assert "add(5, 5)" not in nbformat.writes(exercise)
+
+
+# ------------------------------------------------------------------------------ nbgrader metadata
+
+
+def graded_notebook() -> nbformat.NotebookNode:
+    nb = solution_notebook()
+    nb.cells[3].metadata["tags"] = ["selfcheck"]
+    nb.cells[3].source = "checks.add(add)"
+    return nb
+
+
+def test_annotate_marks_solution_test_and_readonly_cells() -> None:
+    nb = graded_notebook()
+    assert annotation_problems(nb)  # nothing annotated yet
+    annotated, changed = annotate(nb)
+    assert changed == 4 and "nbgrader" not in nb.cells[0].metadata  # input untouched
+    meta = [cell.metadata["nbgrader"] for cell in annotated.cells]
+    # the markdown region is a manually graded answer (nbgrader wants grade and solution)
+    assert [m["solution"] for m in meta] == [True, True, False, False]
+    assert [m["grade"] for m in meta] == [True, False, False, True]
+    assert [m["locked"] for m in meta] == [False, False, True, True]
+    assert meta[0]["points"] == 0
+    assert meta[1]["grade_id"] == "add-code" and meta[3]["grade_id"] == "add"
+    assert meta[3]["points"] == exercises.DEFAULT_POINTS and "points" not in meta[1]
+    assert all(m["schema_version"] == 3 for m in meta)
+    assert annotation_problems(annotated) == []
+    again, changed = annotate(annotated)
+    assert changed == 0 and again == annotated
+
+
+def test_annotate_keeps_points_and_grade_ids_and_makes_ids_unique() -> None:
+    nb = graded_notebook()
+    nb.cells[3].metadata["nbgrader"] = {"points": 3, "grade_id": "my-add"}
+    nb.cells.append(new_code_cell("checks.add(add)", metadata={"tags": ["selfcheck"]}))
+    annotated, _ = annotate(nb)
+    assert annotated.cells[3].metadata["nbgrader"]["points"] == 3
+    assert annotated.cells[3].metadata["nbgrader"]["grade_id"] == "my-add"
+    assert annotated.cells[4].metadata["nbgrader"]["grade_id"] == "add"
+    nb.cells.append(new_code_cell("checks.add(add)", metadata={"tags": ["selfcheck"]}))
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in annotate(nb)[0].cells]
+    assert len(ids) == len(set(ids)) and "add-2" in ids
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda nb: nb.cells[0].metadata.pop("nbgrader"), "no nbgrader metadata"),
+        (lambda nb: nb.cells[3].metadata["nbgrader"].update(points=0), "points must be positive"),
+        (lambda nb: nb.cells[3].metadata["nbgrader"].update(points="2"), "points must be positive"),
+        (lambda nb: nb.cells[2].metadata["nbgrader"].update(grade_id="add"), "duplicate grade_id"),
+        (lambda nb: nb.cells[1].metadata["nbgrader"].update(solution=False), "do not match"),
+        (lambda nb: nb.cells[0].metadata["nbgrader"].update(grade=False), "do not match"),
+        (lambda nb: nb.cells[0].metadata["nbgrader"].update(points=-1), "a number >= 0"),
+    ],
+)
+def test_annotation_problems_are_reported(edit, message: str) -> None:
+    nb, _ = annotate(graded_notebook())
+    edit(nb)
+    assert any(
+        message.replace("positive", "a positive number") in p for p in annotation_problems(nb)
+    )
+
+
+def test_check_fails_on_unannotated_solutions_and_annotate_fixes_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "solutions").mkdir()
+    path = tmp_path / "solutions" / NAME
+    nbformat.write(graded_notebook(), path)
+    assert run(tmp_path) == 0  # generating works without metadata
+    assert run(tmp_path, "--check") == 1
+    assert "not annotated: solutions/ch01_demo.ipynb" in capsys.readouterr().out
+    before = nbformat.read(path, as_version=4)
+    assert run(tmp_path, "--annotate") == 0
+    after = nbformat.read(path, as_version=4)
+    assert [c.source for c in after.cells] == [c.source for c in before.cells]
+    assert [c.get("outputs") for c in after.cells] == [c.get("outputs") for c in before.cells]
+    assert annotation_problems(after) == []
+    assert run(tmp_path) == 0 and run(tmp_path, "--check") == 0
+    assert run(tmp_path, "--annotate") == 0
+    assert "already annotated" in capsys.readouterr().out
+
+
+def test_exercise_cells_are_protected_in_jupyterlab() -> None:
+    exercise = generate_notebook(annotate(graded_notebook())[0], NAME)
+    code, check = exercise.cells[1], exercise.cells[2]
+    assert code.metadata["deletable"] is False and "editable" not in code.metadata
+    assert check.metadata["deletable"] is False and check.metadata["editable"] is False
+    assert check.metadata["nbgrader"]["grade"] is True  # nbgrader metadata travels along
