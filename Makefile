@@ -5,6 +5,7 @@
 #   make exercises        regenerate exercises/ from solutions/ (never overwrites your edits)
 #   make exercises-force  same, but regenerate edited exercises too (your copy is kept as .bak-*)
 #   make execute          re-run notebooks/ and solutions/ in place (after editing), then exercises
+#   make grade SUBMISSIONS=dir [ASSIGNMENT=ch01_perceptron] [OUT=grades.csv]  autograde notebooks
 #   make lock             re-resolve requirements.in into requirements.txt + environment.yml
 #   make clean            remove caches; make distclean also removes .venv
 #
@@ -36,11 +37,11 @@ NO_BROWSER := $(if $(and $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYL
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 
-.PHONY: help setup venv lab test lint check-exercises pytest execute exercises exercises-force lock \
+.PHONY: help setup venv lab test lint check-exercises pytest execute exercises exercises-force grade lock \
 	clean distclean
 
 help:
-	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------------------- environment
 venv: setup
@@ -70,6 +71,11 @@ ifndef SETUP_DONE
 	$(PIP) install --quiet --no-deps -e .; \
 	echo "== setup: registering Jupyter kernel '$(KERNEL_NAME)' ($(KERNEL_DISPLAY)) in $(VENV)"; \
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "$(KERNEL_DISPLAY)" >/dev/null; \
+	echo "== setup: disabling nbgrader's Jupyter extensions (installed for a compatibility test only)"; \
+	for ext in formgrader validate_assignment assignment_list course_list; do \
+	  $(VENV)/bin/jupyter server extension disable nbgrader.server_extensions.$$ext --sys-prefix >/dev/null 2>&1; \
+	done; \
+	$(VENV)/bin/jupyter labextension disable @jupyter/nbgrader --level=sys_prefix >/dev/null 2>&1; \
 	echo "== setup: writing $(LAB_SETTINGS)/overrides.json (no news pop-up, no update check)"; \
 	mkdir -p $(LAB_SETTINGS); \
 	printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' \
@@ -133,6 +139,21 @@ execute: setup
 exercises: setup
 	@echo "== exercises: generating exercises/ from solutions/"
 	$(PY) -m course_lib.exercises
+
+# ---------------------------------------------------------------------------- grading
+# Autograde students' notebooks (files or folders): a CSV gradebook and feedback/ beside it.
+# See README "Instructors"; `python -m course_lib.grade --help` lists every option.
+SUBMISSIONS ?=
+ASSIGNMENT ?=
+OUT ?= grades.csv
+GRADE_ARGS ?=
+grade: setup
+	@if [ -z "$(SUBMISSIONS)" ]; then \
+	  echo "usage: make grade SUBMISSIONS=<folder or notebooks> [ASSIGNMENT=ch01_perceptron] [OUT=grades.csv]" >&2; \
+	  exit 2; \
+	fi
+	$(PY) -m course_lib.grade $(SUBMISSIONS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) \
+	  --out $(OUT) $(GRADE_ARGS)
 
 exercises-force: setup
 	@echo "== exercises: regenerating exercises/ from solutions/ (--force: edited copies kept as .bak-*)"
