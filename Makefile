@@ -6,6 +6,7 @@
 #   make exercises-force  same, but regenerate edited exercises too (your copy is kept as .bak-*)
 #   make execute          re-run notebooks/ and solutions/ in place (after editing), then exercises
 #   make grade SUBMISSIONS=dir [ASSIGNMENT=ch01_perceptron] [OUT=grades.csv]  autograde notebooks
+#   make browser-test     run every lecture notebook in JupyterLab in headless Chromium
 #   make lock             re-resolve requirements.in into requirements.txt + environment.yml
 #   make clean            remove caches; make distclean also removes .venv
 #
@@ -38,10 +39,11 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 
 .PHONY: help setup venv lab test lint check-exercises pytest execute exercises exercises-force grade lock \
+	browser-test \
 	clean distclean
 
 help:
-	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------------------- environment
 venv: setup
@@ -108,7 +110,7 @@ lint: setup
 	echo "== lint: ruff check . (code and notebooks)"; \
 	$(VENV)/bin/ruff check . || rc=1; \
 	echo "== lint: ruff format --check (course_lib, tests, scripts, benchmarks, conftest.py; not notebooks)"; \
-	$(VENV)/bin/ruff format --check course_lib tests scripts $(wildcard benchmarks) conftest.py || rc=1; \
+	$(VENV)/bin/ruff format --check course_lib tests scripts $(wildcard benchmarks e2e) conftest.py || rc=1; \
 	exit $$rc
 
 check-exercises: setup
@@ -119,6 +121,32 @@ pytest: setup
 	@echo "== pytest: unit tests and notebooks ($(TEST_PATHS)) on 2 workers"
 	$(PY) -m pytest -n 2 --dist loadfile $(TEST_PATHS) --nbval --nbval-current-env \
 	  --nbval-sanitize-with nbval_sanitize.cfg $(PYTEST_ARGS)
+
+# ---------------------------------------------------------------------------- browser
+# The course as a student sees it: JupyterLab (from .venv, on a free loopback port) in headless
+# Chromium driven by Playwright; every lecture notebook is run from the Run menu and checked
+# (e2e/test_jupyterlab.py). Needs Debian's chromium: installed here with apt-get when missing and
+# we are root (or have password-less sudo); otherwise a message says how. CHROMIUM=/path overrides.
+# Screenshots: build/screenshots/ (not committed).
+BROWSER_ARGS ?=
+browser-test: setup
+	@if [ -n "$${CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then \
+	  :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "== browser-test: installing Debian's chromium (apt-get install chromium)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	  echo "== browser-test: installing Debian's chromium (sudo apt-get install chromium)"; \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "error: the browser test needs Chromium, and it is not installed. On Debian or Ubuntu:" >&2; \
+	  echo "         sudo apt-get install chromium" >&2; \
+	  echo "       or point CHROMIUM at a Chromium or Chrome binary: make browser-test CHROMIUM=/path" >&2; \
+	  exit 1; \
+	fi
+	@echo "== browser-test: every lecture notebook in JupyterLab in headless Chromium"
+	$(PY) -m pytest e2e -p no:cacheprovider -p no:xdist -v -s $(BROWSER_ARGS)
+	@echo "== browser-test: screenshots in build/screenshots/"
 
 # ---------------------------------------------------------------------------- authoring
 # After editing a lecture or solution notebook, store its outputs again (strict nbval compares

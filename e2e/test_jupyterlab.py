@@ -1,0 +1,213 @@
+"""Every lecture notebook, opened in JupyterLab in headless Chromium, as a student would.
+
+For each notebook: open it, clear its outputs, Run > Run All Cells from the menu, wait until the
+kernel has executed every code cell (prompts ``[1]`` ... ``[N]`` in order) and is idle, then check
+that no cell shows an error or anything on stderr, that every widget the notebook displays
+rendered (as many widget views as the committed notebook has, none "Error displaying widget"),
+and that moving the first slider of the notebook's first interactive figure changes its value
+and redraws its figure. A screenshot of each notebook goes to ``build/screenshots/`` (not
+committed). Run with ``make browser-test``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "build" / "screenshots"
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("ch*.ipynb"))
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+RUN_TIMEOUT = 300.0  # seconds for Run All (the slowest notebook takes ~45 s under nbval)
+
+# One widget per chapter whose move is checked in the kernel too: (the widget's variable, code
+# run before the move, what must hold after it). A cell added at the end of the notebook runs
+# each; the claims are the ones the notebook makes about that widget.
+KERNEL_CHECKS = {
+    "ch01_perceptron": (
+        "explorer",
+        "_compiled = widgets.margin_run_cache_size()",
+        "r = explorer.last\n"
+        "assert r.converged and r.num_updates <= r.bound  # the perceptron convergence bound\n"
+        "assert widgets.margin_run_cache_size() == _compiled",
+    ),
+    "ch02b_autoencoders_word2vec": (
+        "explorer",
+        "_compiled = autoencoders.fit_linear_cache_size()",
+        "r = explorer.last\n"
+        "assert r.k == explorer.values['k']\n"
+        "assert r.svd_error <= r.error * (1 + 1e-5) and r.error <= r.svd_error * 1.01  # the SVD\n"
+        "assert autoencoders.fit_linear_cache_size() == _compiled",
+    ),
+    "ch03a_backprop": (
+        "demo",
+        "_compiled = widgets.gradcheck_cache_size()",
+        "eps = demo.values['eps']\n"
+        "assert demo.last.rho[3] < 1e-6 or eps < 1e-9 or eps > 1e-3  # float64 central diff.\n"
+        "assert widgets.gradcheck_cache_size() == _compiled",
+    ),
+    "ch07a_rnn_basics": (
+        "demo",
+        "_compiled = rnn.gradient_profile_cache_size()",
+        "rho = demo.values['rho']\n"
+        "assert np.allclose(demo.last.linear, rho ** np.arange(40, -1, -1.0), rtol=1e-3)  # rho^k\n"
+        "assert rnn.gradient_profile_cache_size() == _compiled",
+    ),
+    "ch08a_convolution": (
+        "demo",
+        "_compiled = widgets.conv_slider_cache_size()",
+        "f, p, s = (demo.values[k] for k in ('f', 'padding', 'stride'))\n"
+        "assert demo.last.out.shape == ((7 + 2 * p - f) // s + 1,) * 2  # the output-size formula\n"
+        "assert widgets.conv_slider_cache_size() == _compiled",
+    ),
+}
+
+
+def _stored(path: Path) -> tuple[int, int]:
+    """(code cells, widget views) of the committed notebook."""
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    widgets = sum(WIDGET_MIME in out.get("data", {}) for c in code for out in c.get("outputs", []))
+    return len(code), widgets
+
+
+def _menu(page, menu: str, item: str) -> None:
+    page.get_by_role("menuitem", name=menu, exact=True).click()
+    page.get_by_role("menuitem", name=re.compile(rf"^{re.escape(item)}")).first.click()
+
+
+def _kernel_idle(page) -> bool:
+    return page.locator(".jp-StatusBar-TextItem", has_text="| Idle").count() > 0
+
+
+def _prompts(page) -> list[str]:
+    return [p.strip() for p in page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()]
+
+
+def _wait(condition, timeout: float, what: str, page=None) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            detail = ""
+            if page is not None:
+                detail = f"; prompts {_prompts(page)}"
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / "FAILED.png"))  # what the student sees
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
+        time.sleep(0.25)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_in_jupyterlab(lab, page, path: Path) -> None:
+    n_code, n_widgets = _stored(path)
+    page.goto(lab.notebook_url(path.name))
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
+    _wait(lambda: _kernel_idle(page), 90, "the kernel to start")
+    assert len(_prompts(page)) == n_code, "JupyterLab did not render every cell"
+
+    _menu(page, "Edit", "Clear Outputs of All Cells")
+    _wait(lambda: page.locator(".jp-OutputArea-output").count() == 0, 30, "cleared outputs")
+    started = time.monotonic()
+    _menu(page, "Run", "Run All Cells")
+    want = [f"[{i}]:" for i in range(1, n_code + 1)]
+    _wait(
+        lambda: _prompts(page) == want and _kernel_idle(page),
+        RUN_TIMEOUT,
+        f"{n_code} cells to run",
+        page,
+    )
+    seconds = time.monotonic() - started
+
+    stderr = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+    assert stderr.count() == 0, "a cell shows an error or stderr:\n" + "\n---\n".join(
+        stderr.all_inner_texts()
+    )
+
+    # every widget view of the committed notebook rendered, none failed
+    views = page.locator(".jp-OutputArea-output > .jupyter-widgets")
+    _wait(lambda: views.count() >= n_widgets, 30, f"{n_widgets} widget views")
+    assert views.count() == n_widgets
+    body = page.locator(".jp-Notebook").inner_text()
+    assert "Error displaying widget" not in body and "Loading widget" not in body
+
+    check = KERNEL_CHECKS.get(path.stem)
+    if check is not None:
+        name, before, after = check
+        _run_new_cell(page, f"_values_before = dict({name}.values)\n{before}", n_code + 1)
+    demo = _move_first_slider(page) if n_widgets else None
+    if check is not None:
+        # the kernel saw the move, and what the widget now shows satisfies the notebook's claim
+        _run_new_cell(page, f"assert {name}.values != _values_before\n{after}", n_code + 2)
+    if demo is not None:
+        demo.scroll_into_view_if_needed()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{path.stem}.png"))
+    _menu(page, "Kernel", "Shut Down Kernel")  # free the memory before the next notebook
+    print(f"{path.name}: {n_code} cells ran in {seconds:.1f} s, {n_widgets} widget view(s)")
+
+
+def _run_new_cell(page, code: str, number: int) -> None:
+    """Add a code cell at the end (as a student would: select, B, Enter, type, Shift+Enter)."""
+    page.locator(".jp-Notebook .jp-Cell").last.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text(code)
+    page.keyboard.press("Shift+Enter")
+    prompt = f"[{number}]:"
+    _wait(
+        lambda: prompt in _prompts(page) and _kernel_idle(page),
+        60,
+        f"the added cell {prompt} to run",
+        page,
+    )
+    cell = page.locator(".jp-Notebook .jp-CodeCell").filter(
+        has=page.locator(".jp-InputPrompt", has_text=prompt)
+    )
+    errors = cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+    shown = "\n".join(errors.all_inner_texts())
+    assert errors.count() == 0, f"the check\n{code}\nfailed:\n{shown}"
+
+
+def _move_first_slider(page):
+    """Press → on the first slider of the first widget with a figure; its figure must change.
+
+    Returns the widget's locator."""
+    demos = page.locator(".jp-OutputArea-output > .jupyter-widgets").filter(
+        has=page.locator(".noUi-handle")
+    )
+    demos = demos.filter(has=page.locator("img"))
+    assert demos.count() >= 1, "no widget with a slider and a figure"
+    demo = demos.first
+    demo.scroll_into_view_if_needed()
+    slider = demo.locator(".widget-slider").first
+    handle = slider.locator(".noUi-handle")
+    label = slider.locator(".widget-label").inner_text()
+    readout = slider.locator(".widget-readout")  # aria-valuenow is rounded to one decimal
+    before_value = readout.inner_text()
+    before_img = demo.locator("img").first.get_attribute("src")
+    at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
+    key = "ArrowLeft" if at_max else "ArrowRight"
+    handle.focus()
+    handle.press(key)
+    _wait(
+        lambda: readout.inner_text() != before_value,
+        10,
+        f"slider {label!r} to move",
+        page,
+    )
+    _wait(
+        lambda: (
+            demo.locator("img").count() > 0
+            and demo.locator("img").first.get_attribute("src") != before_img
+        ),
+        60,
+        f"the figure to redraw after moving {label!r}",
+        page,
+    )
+    return demo
