@@ -7,8 +7,9 @@
 #   make execute          re-run notebooks/ and solutions/ in place (after editing), then exercises
 #   make grade SUBMISSIONS=dir [ASSIGNMENT=ch01_perceptron] [OUT=grades.csv]  autograde notebooks
 #   make browser-test     run every lecture notebook in JupyterLab in headless Chromium
+#   make bench            benchmark suite vs NumPy, optax, Flax, PyTorch -> benchmarks/RESULTS.md
 #   make lock             re-resolve requirements.in into requirements.txt + environment.yml
-#   make clean            remove caches; make distclean also removes .venv
+#   make clean            remove caches; make distclean also removes .venv and .venv-bench
 #
 # The environment is .venv (python3 -m venv), filled from requirements.txt; a stamp file in it
 # records the sha256 of requirements.txt + pyproject.toml so that an unchanged setup is a no-op.
@@ -39,11 +40,11 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 
 .PHONY: help setup venv lab test lint check-exercises pytest execute exercises exercises-force grade lock \
-	browser-test \
+	browser-test bench \
 	clean distclean
 
 help:
-	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------------------- environment
 venv: setup
@@ -148,6 +149,24 @@ browser-test: setup
 	$(PY) -m pytest e2e -p no:cacheprovider -p no:xdist -v -s $(BROWSER_ARGS)
 	@echo "== browser-test: screenshots in build/screenshots/"
 
+# ---------------------------------------------------------------------------- benchmarks
+# The peers (PyTorch, Flax) are benchmark-only: they go into .venv-bench, which sees .venv's
+# packages through a .pth file, so the course's environment stays as it is.
+BENCH_VENV := .venv-bench
+BENCH_ARGS ?=
+bench: setup
+	@if [ ! -x $(BENCH_VENV)/bin/python ]; then \
+	  echo "== bench: creating $(BENCH_VENV) (the course's packages + benchmarks/requirements-bench.txt)"; \
+	  $(PYTHON) -m venv $(BENCH_VENV); \
+	fi; \
+	site=$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
+	bsite=$$($(BENCH_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
+	echo "$$site" > "$$bsite/course-venv.pth"; \
+	$(BENCH_VENV)/bin/python -m pip --disable-pip-version-check install --quiet \
+	  -r benchmarks/requirements-bench.txt
+	@echo "== bench: benchmarks/suite.py -> benchmarks/RESULTS.md (a few minutes)"
+	$(BENCH_VENV)/bin/python benchmarks/suite.py $(BENCH_ARGS)
+
 # ---------------------------------------------------------------------------- authoring
 # After editing a lecture or solution notebook, store its outputs again (strict nbval compares
 # them): `make execute` runs every notebook in notebooks/ and solutions/ in place with the
@@ -205,5 +224,5 @@ clean:
 	  -type d -print0 | xargs -0 rm -rf
 
 distclean: clean
-	@echo "== distclean: removing $(VENV)"
-	rm -rf $(VENV)
+	@echo "== distclean: removing $(VENV) and $(BENCH_VENV)"
+	rm -rf $(VENV) $(BENCH_VENV)

@@ -35,7 +35,8 @@ import ipywidgets  # noqa: E402
 import jax  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-from course_lib import data, mlp, widgets  # noqa: E402
+from course_lib import cnn, data, mlp, widgets  # noqa: E402
+from course_lib import language_model as lm  # noqa: E402
 
 _COMPILES = 0
 
@@ -57,6 +58,13 @@ def _cases() -> list[tuple[str, Callable[[], widgets.Demo], str, list[Any]]]:
     net = mlp.init((4, 5, 3), key=k1, scheme="normal", scale=0.8)
     X_gc = jax.random.normal(k2, (6, 4))
     y_gc = jax.random.randint(k3, (6,), 0, 3)
+    # chapters 7 and 8 train their models in the notebook; an untrained model of the same shape
+    # costs a slider move the same
+    text = data.english_text()
+    vocab = lm.build_vocab(text)
+    char_lstm = lm.init(key=jax.random.key(4), vocab_size=vocab.size, hidden_dim=128)
+    images = cnn.as_images(digits.X[:449])
+    lenet = cnn.init(jax.random.key(5), image_size=8)
     return [
         (
             "ch01 margin explorer",
@@ -99,6 +107,30 @@ def _cases() -> list[tuple[str, Callable[[], widgets.Demo], str, list[Any]]]:
             lambda: widgets.depth_explorer(max_depth=30, width=64),
             "gain",
             [0.5 + 0.05 * i for i in range(40)],
+        ),
+        (
+            "ch07a spectral-radius explorer",
+            widgets.spectral_radius_explorer,
+            "rho",
+            [0.5 + 0.025 * i for i in range(40)],
+        ),
+        (
+            "ch07b temperature explorer",
+            lambda: widgets.temperature_explorer(char_lstm, vocab, "The for statement is used to "),
+            "temperature",
+            [0.2 + 0.05 * i for i in range(40)],
+        ),
+        (
+            "ch08a sliding filter",
+            widgets.conv_slider,
+            "f",
+            [1 + i % 5 for i in range(1, 41)],
+        ),
+        (
+            "ch08b digit inspector",
+            lambda: widgets.digit_inspector(lenet, images, digits.y[:449]),
+            "index",
+            list(range(1, 41)),
         ),
     ]
 
