@@ -99,6 +99,28 @@ def _grade_id(cell: Any) -> str | None:
     return meta.get("grade_id") if isinstance(meta, dict) else None
 
 
+_GREEK = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
+    "theta": "θ", "lambda": "λ", "mu": "μ", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ",
+    "Phi": "Φ", "psi": "ψ", "omega": "ω", "nabla": "∇", "partial": "∂", "cdot": "·",
+    "times": "×", "le": "≤", "ge": "≥", "to": "→",
+}  # fmt: skip
+
+
+def plain_title(title: str) -> str:
+    r"""A heading's inline LaTeX as plain text for the gradebook and feedback pages:
+    ``How large can $\sigma'$ be?`` becomes ``How large can σ′ be?``."""
+
+    def command(match: re.Match) -> str:
+        return _GREEK.get(match[1], match[1])
+
+    def math(match: re.Match) -> str:
+        text = re.sub(r"\\([A-Za-z]+)", command, match[1])
+        return text.replace("'", "′").replace("{", "").replace("}", "")
+
+    return re.sub(r"\$([^$]*)\$", math, title)
+
+
 def load_assignment(path: Path) -> Assignment:
     """Read ``solutions/<name>.ipynb`` as an assignment (it must carry nbgrader metadata)."""
     nb = nbformat.read(path, as_version=4)
@@ -113,7 +135,7 @@ def load_assignment(path: Path) -> Assignment:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
                 if line.startswith("#"):
-                    title = line.lstrip("#").strip()
+                    title = plain_title(line.lstrip("#").strip())
         if cell.cell_type != "code":
             continue  # markdown answers are graded by hand
         if meta["solution"]:

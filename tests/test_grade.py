@@ -436,3 +436,16 @@ def test_chapter_1_perfect_empty_and_partly_right(tmp_path: Path) -> None:
     for name in points:
         assert float(rows["cy"][name]) == (points[name] if name in solved else 0)
     assert all(not rows[s]["flags"] for s in ("ada", "ben", "cy"))
+
+
+@pytest.mark.parametrize(
+    ("heading", "plain"),
+    [
+        ("Exercise 2 · mul", "Exercise 2 · mul"),
+        (r"Exercises 1.7 and 1.8 · How large can $\sigma'$ and $\tanh'$ be?",
+         "Exercises 1.7 and 1.8 · How large can σ′ and tanh′ be?"),
+        (r"Step size $\alpha \le 2/\lambda_{max}$", "Step size α ≤ 2/λ_max"),
+    ],
+)  # fmt: skip
+def test_titles_lose_their_latex(heading: str, plain: str) -> None:
+    assert grade.plain_title(heading) == plain
