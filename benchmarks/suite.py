@@ -141,10 +141,43 @@ def _mlp_data(steps: int):
     return xs, ys
 
 
+def _step_runner(step, params, opt_state, batches) -> Runner:
+    """Run a jitted ``step(params, opt_state, x, y) -> (params, opt_state, loss)`` over
+    ``batches`` (a list of ``(x, y)``), carrying the state from call to call."""
+    state = {"p": params, "o": opt_state}
+
+    def run(n: int) -> None:
+        p, o = state["p"], state["o"]
+        for i in range(n):
+            p, o, v = step(p, o, *batches[i % len(batches)])
+        v.block_until_ready()
+        state["p"], state["o"] = p, o
+
+    return run
+
+
+def _flax_runner(model, tx, params, batches) -> Runner:
+    """A Flax model's softmax cross-entropy step with an optax optimizer, the usual way."""
+
+    @jax.jit
+    def step(p, o, x, y):
+        def loss(p):
+            return optax.softmax_cross_entropy_with_integer_labels(model.apply(p, x), y).mean()
+
+        value, grads = jax.value_and_grad(loss)(p)
+        updates, o = tx.update(grads, o, p)
+        return optax.apply_updates(p, updates), o, value
+
+    return _step_runner(step, params, tx.init(params), batches)
+
+
+def _batches(xs, ys) -> list:
+    return [(jnp.asarray(x), jnp.asarray(y)) for x, y in zip(xs, ys, strict=True)]
+
+
 def _mlp_course(steps: int) -> Runner:
     params = mlp.init(SIZES, key=jax.random.key(0), scheme="he")
     tx = optim.sgd(LR, MOMENTUM)
-    state = {"p": params, "o": tx.init(params)}
 
     @jax.jit
     def step(p, o, x, y):
@@ -152,16 +185,7 @@ def _mlp_course(steps: int) -> Runner:
         updates, o = tx.update(grads, o, p)
         return optim.apply_updates(p, updates), o, value
 
-    xs, ys = (jnp.asarray(a) for a in _mlp_data(steps))
-
-    def run(n: int) -> None:
-        p, o = state["p"], state["o"]
-        for i in range(n):
-            p, o, v = step(p, o, xs[i % steps], ys[i % steps])
-        v.block_until_ready()
-        state["p"], state["o"] = p, o
-
-    return run
+    return _step_runner(step, params, tx.init(params), _batches(*_mlp_data(steps)))
 
 
 def _mlp_course_scan(steps: int) -> Runner:
@@ -236,29 +260,9 @@ def _mlp_flax(steps: int) -> Runner:
                 x = nn.relu(nn.Dense(width)(x))
             return nn.Dense(SIZES[-1])(x)
 
-    model = MLP()
-    xs, ys = (jnp.asarray(a) for a in _mlp_data(steps))
-    params = model.init(jax.random.key(0), xs[0])
-    tx = optax.sgd(LR, MOMENTUM)
-    state = {"p": params, "o": tx.init(params)}
-
-    @jax.jit
-    def step(p, o, x, y):
-        def loss(p):
-            return optax.softmax_cross_entropy_with_integer_labels(model.apply(p, x), y).mean()
-
-        value, grads = jax.value_and_grad(loss)(p)
-        updates, o = tx.update(grads, o, p)
-        return optax.apply_updates(p, updates), o, value
-
-    def run(n: int) -> None:
-        p, o = state["p"], state["o"]
-        for i in range(n):
-            p, o, v = step(p, o, xs[i % steps], ys[i % steps])
-        v.block_until_ready()
-        state["p"], state["o"] = p, o
-
-    return run
+    batches = _batches(*_mlp_data(steps))
+    params = MLP().init(jax.random.key(0), batches[0][0])
+    return _flax_runner(MLP(), optax.sgd(LR, MOMENTUM), params, batches)
 
 
 def _mlp_torch(steps: int, threads: int) -> Runner:
@@ -557,31 +561,12 @@ def _cnn_flax(size, batch, steps) -> Runner:
             x = nn.relu(nn.Dense(64)(x.reshape(x.shape[0], -1)))
             return nn.Dense(10)(x)
 
-    model = LeNet()
     k1, k2, k3 = jax.random.split(jax.random.key(0), 3)
     xs = jax.random.uniform(k2, (steps, batch, size, size, 1))
     ys = jax.random.randint(k3, (steps, batch), 0, 10)
-    params = model.init(k1, xs[0])
-    tx = optax.adam(3e-3)
-    state = {"p": params, "o": tx.init(params)}
-
-    @jax.jit
-    def step(p, o, x, y):
-        def loss(p):
-            return optax.softmax_cross_entropy_with_integer_labels(model.apply(p, x), y).mean()
-
-        value, grads = jax.value_and_grad(loss)(p)
-        updates, o = tx.update(grads, o, p)
-        return optax.apply_updates(p, updates), o, value
-
-    def run(n: int) -> None:
-        p, o = state["p"], state["o"]
-        for i in range(n):
-            p, o, v = step(p, o, xs[i % steps], ys[i % steps])
-        v.block_until_ready()
-        state["p"], state["o"] = p, o
-
-    return run
+    batches = _batches(xs, ys)
+    params = LeNet().init(k1, batches[0][0])
+    return _flax_runner(LeNet(), optax.adam(3e-3), params, batches)
 
 
 def lstm_section(steps: int, rounds: int) -> list[str]:
@@ -624,33 +609,13 @@ def _lstm_flax(ids, V: int, args) -> Runner:
             h = nn.RNN(nn.OptimizedLSTMCell(args.hidden))(jax.nn.one_hot(x, V))
             return nn.Dense(V)(h)
 
-    model = CharLSTM()
     batches = [
         lm.text_windows(ids, key=jax.random.key(i), batch_size=args.batch, seq_len=args.seq)
         for i in range(8)
     ]
-    params = model.init(jax.random.key(0), batches[0][0])
+    params = CharLSTM().init(jax.random.key(0), batches[0][0])
     tx = optax.chain(optax.clip_by_global_norm(5.0), optax.adam(1e-3))
-    state = {"p": params, "o": tx.init(params)}
-
-    @jax.jit
-    def step(p, o, x, y):
-        def loss(p):
-            return optax.softmax_cross_entropy_with_integer_labels(model.apply(p, x), y).mean()
-
-        value, grads = jax.value_and_grad(loss)(p)
-        updates, o = tx.update(grads, o, p)
-        return optax.apply_updates(p, updates), o, value
-
-    def run(n: int) -> None:
-        p, o = state["p"], state["o"]
-        for i in range(n):
-            x, y = batches[i % len(batches)]
-            p, o, v = step(p, o, x, y)
-        v.block_until_ready()
-        state["p"], state["o"] = p, o
-
-    return run
+    return _flax_runner(CharLSTM(), tx, params, batches)
 
 
 # ------------------------------------------------------------------------------ main

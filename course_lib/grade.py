@@ -93,6 +93,12 @@ class Assignment:
     def possible(self) -> float:
         return sum(ex.points for ex in self.exercises)
 
+    @property
+    def cell_keys(self) -> set[str]:
+        """Every grade_id and cell id of the assignment: how a student's cells are matched."""
+        keys = {_grade_id(c) for c in self.notebook.cells}
+        return (keys | {c.get("id") for c in self.notebook.cells}) - {None}
+
 
 def _grade_id(cell: Any) -> str | None:
     meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -256,9 +262,7 @@ def build_grading_notebook(
         for c in assignment.notebook.cells
         if c.metadata["nbgrader"]["solution"] and c.cell_type == "code"
     }
-    known = {c.metadata["nbgrader"]["grade_id"] for c in assignment.notebook.cells} | {
-        c.get("id") for c in assignment.notebook.cells
-    }
+    known = assignment.cell_keys
     for cell in submission.get("cells", []):
         if not isinstance(cell, dict):
             continue
@@ -539,12 +543,9 @@ def grade_notebook(
 
     origin = submission.get("metadata", {}).get("course", {})
     origin = origin.get("generated_from", "") if isinstance(origin, dict) else ""
-    ours = {_grade_id(c) for c in assignment.notebook.cells} | {
-        c.get("id") for c in assignment.notebook.cells
-    }
     theirs = {_grade_id(c) or c.get("id") for c in submission.cells if isinstance(c, dict)}
     other = Path(origin).stem if isinstance(origin, str) and origin else ""
-    if (other and other != assignment.name) or not (ours & theirs - {None}):
+    if (other and other != assignment.name) or not (assignment.cell_keys & theirs):
         what = f"exercises/{other}.ipynb" if other else "a notebook without this assignment's cells"
         why = f"wrong notebook: this is {what}, not {assignment.name}"
         return _zero(assignment, why), [why], [], submission

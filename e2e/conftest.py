@@ -72,15 +72,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     port, token = _free_port(), secrets.token_hex(16)
     log = base / "jupyter.log"
     # render every cell (JupyterLab 4 renders only the visible ones by default), so that the test
-    # sees every prompt and output; and no news or update pop-ups
+    # sees every prompt and output (no news pop-ups: make setup's overrides.json in .venv)
     settings = base / "user-settings" / "@jupyterlab"
     (settings / "notebook-extension").mkdir(parents=True)
     (settings / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
         '{"windowingMode": "none"}'
-    )
-    (settings / "apputils-extension").mkdir()
-    (settings / "apputils-extension" / "notification.jupyterlab-settings").write_text(
-        '{"fetchNews": "false", "checkForUpdates": false}'
     )
     env = {
         **os.environ,
