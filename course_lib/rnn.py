@@ -547,9 +547,23 @@ def lstm_gates(params: LSTMParams, h: Array, x: Array) -> LSTMGates:
 
     Fused layout: one product for all four gates. ``h (p,)``, ``x (d,)``.
     """
-    z = jnp.concatenate([x, h]) @ params.W + params.b
-    zi, zf, zo, zg = jnp.split(z, 4)
+    return lstm_gates_from(jnp.concatenate([x, h]) @ params.W + params.b)
+
+
+def lstm_gates_from(z: Array) -> LSTMGates:
+    r"""The gates from the pre-activations $z = [x_t, h_{t-1}]W + b$, ``(..., 4p)`` in blocks
+    i, f, o, g (any leading batch axes)."""
+    zi, zf, zo, zg = jnp.split(z, 4, axis=-1)
     return LSTMGates(jax.nn.sigmoid(zi), jax.nn.sigmoid(zf), jax.nn.sigmoid(zo), jnp.tanh(zg))
+
+
+def lstm_update(z: Array, c: Array) -> tuple[Array, Array]:
+    r"""The new ``(h, c)`` of :func:`lstm_cell` from the pre-activations ``z (..., 4p)`` and the
+    previous cell state ``c (..., p)``: for callers that compute $z$ their own way (e.g. a row
+    lookup for one-hot inputs, :func:`course_lib.language_model.logits`)."""
+    gt = lstm_gates_from(z)
+    c = gt.f * c + gt.i * gt.g
+    return gt.o * jnp.tanh(c), c
 
 
 def lstm_cell(params: LSTMParams, state: tuple[Array, Array], x: Array) -> tuple[Array, Array]:
@@ -565,9 +579,7 @@ def lstm_cell(params: LSTMParams, state: tuple[Array, Array], x: Array) -> tuple
     ``state = (h (p,), c (p,))``, ``x (d,)``; returns the new ``(h, c)``.
     """
     h, c = state
-    gt = lstm_gates(params, h, x)
-    c = gt.f * c + gt.i * gt.g
-    return gt.o * jnp.tanh(c), c
+    return lstm_update(jnp.concatenate([x, h]) @ params.W + params.b, c)
 
 
 def gru_cell(params: GRUParams, h: Array, x: Array) -> Array:

@@ -138,6 +138,28 @@ def test_logits_match_numpy_lstm(small):
     np.testing.assert_allclose(got[1], hs @ params.W_hy + params.b_y[None], atol=1e-12)
 
 
+def test_row_lookup_gradient_equals_the_one_hot_product(small):
+    """logits() looks up the one-hot input products; its gradient (a scatter-add into W's
+    input rows) must equal the gradient through rnn.lstm_forward on one-hot inputs."""
+    vocab, params = small
+    ids = lm.encode(vocab, TEXT[:41])
+    x, y = ids[:-1].reshape(4, 10), ids[1:].reshape(4, 10)
+
+    def one_hot_loss(params):
+        def seq_logp(row):
+            hs = rnn.lstm_forward(params, jax.nn.one_hot(row, vocab.size, dtype=params.W.dtype))
+            return jax.nn.log_softmax(hs @ params.W_hy + params.b_y[None], axis=-1)
+
+        logp = jax.vmap(seq_logp)(x)
+        return -jnp.mean(jnp.take_along_axis(logp, y[..., None], axis=-1))
+
+    want = jax.grad(one_hot_loss)(params)
+    got = jax.grad(lm.loss)(params, x, y)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-13)
+    assert float(jnp.max(jnp.abs(want.W[: vocab.size]))) > 0  # the input rows do get gradient
+
+
 def test_loss_is_mean_cross_entropy(small):
     vocab, params = small
     ids = lm.encode(vocab, TEXT[:41])

@@ -291,6 +291,19 @@ def test_lstm_cell_equations(lstm):
     np.testing.assert_allclose(h_out, o * np.tanh(c_new), rtol=1e-12)
 
 
+def test_lstm_update_on_a_batch_equals_the_cell_row_by_row(lstm):
+    params, _, _, _ = lstm
+    k = jax.random.split(jax.random.key(10), 3)
+    X, H, C = (jax.random.normal(kk, (5, n)) for kk, n in zip(k, (3, 4, 4), strict=True))
+    Z = jnp.concatenate([X, H], axis=1) @ params.W + params.b[None, :]
+    h_new, c_new = rnn.lstm_update(Z, C)
+    assert h_new.shape == c_new.shape == (5, 4)
+    for r in range(5):
+        h_r, c_r = rnn.lstm_cell(params, (H[r], C[r]), X[r])
+        np.testing.assert_allclose(h_new[r], h_r, rtol=1e-12)
+        np.testing.assert_allclose(c_new[r], c_r, rtol=1e-12)
+
+
 def test_forget_gate_is_the_cell_state_jacobian(lstm):
     params, x, h, c = lstm
     J = jax.jacobian(lambda cc: rnn.lstm_cell(params, (h, cc), x)[1])(c)
