@@ -28,18 +28,20 @@ Contents:
   backward passes, and the general (overlapping) :func:`max_pool_window` /
   :func:`avg_pool_window` with ``lax.reduce_window``;
 - a LeNet-style classifier for 8×8 (scikit-learn digits) or 28×28 images: :func:`init`,
-  :func:`apply`, :func:`loss`, :func:`train_step`, :func:`fit`, :func:`accuracy`, with its
-  layer table :func:`lenet_layers` and :func:`n_params`;
+  :func:`apply`, :func:`loss`, :func:`train_step`, :func:`train_steps`, :func:`fit`,
+  :func:`accuracy`, with its layer table :func:`lenet_layers` and :func:`n_params`;
 - inspecting a trained network (§8.5.1): :func:`feature_maps`, :func:`saliency`,
   :func:`occlude`, :func:`occlusion_map`;
 - hand-designed filters: :func:`gabor` (Goodfellow §9.10, Eqs 9.16–9.18), :func:`edge_filters`.
 
-Performance note (``/work/shared/TESTING.md``): on XLA:CPU a jitted *step* called from a Python
-loop trains a CNN faster than an epoch inside ``lax.scan`` (convolution weight gradients inside
+Performance note (``/work/shared/TESTING.md``): on XLA:CPU jitted *steps* called from a Python
+loop train a CNN faster than an epoch inside ``lax.scan`` (convolution weight gradients inside
 a loop body compile to slow generic loops), and reshape-max pooling is faster than
-``reduce_window``. So :func:`fit` loops in Python over the jitted :func:`train_step`, and the
+``reduce_window``. Several steps unrolled in one jitted call (:func:`train_steps`) beat one
+step per call: 4 steps a call take 0.8-0.9 of the time of 4 calls (``benchmarks/RESULTS.md``).
+So :func:`fit` calls :func:`train_steps` on groups of ``STEPS_PER_CALL`` minibatches, and the
 model pools by reshape. ``benchmarks/bench_cnn.py`` measures these and other forms (NCHW,
-im2col, donated buffers, fused steps) and PyTorch on the same model.
+im2col, donated buffers) and PyTorch on the same model.
 """
 
 from __future__ import annotations
@@ -657,11 +659,24 @@ def init_optimizer(params: Params) -> Any:
     return optim.adam(1e-3).init(params)
 
 
-@jax.jit
-def _train_step(params, opt_state, x, y, lr):
+def _step(params, opt_state, x, y, lr):
     value, grads = jax.value_and_grad(loss)(params, x, y)
     updates, opt_state = optim.adam(lr).update(grads, opt_state, params)
     return optim.apply_updates(params, updates), opt_state, value
+
+
+_train_step = jax.jit(_step)
+
+STEPS_PER_CALL = 4  # minibatches per jitted call in fit
+
+
+@jax.jit
+def _train_steps(params, opt_state, xs, ys, lr):
+    values = []
+    for i in range(xs.shape[0]):  # unrolled: one XLA program for the k steps
+        params, opt_state, value = _step(params, opt_state, xs[i], ys[i], lr)
+        values.append(value)
+    return params, opt_state, jnp.stack(values)
 
 
 def train_step(
@@ -681,9 +696,34 @@ def _lr_argument(lr: Any) -> Array:
     return jnp.asarray(lr, jnp.result_type(float))
 
 
+def train_steps(
+    params: Params, opt_state: Any, xs: ArrayLike, ys: ArrayLike, lr: Any
+) -> tuple[Params, Any, Array]:
+    r"""``k`` Adam steps, one per minibatch, unrolled in one jitted call: the same updates as
+    :func:`train_step` on ``xs[0], ys[0]``, then ``xs[1], ys[1]``, ... with one dispatch
+    instead of ``k`` (XLA also schedules across step boundaries).
+
+    ``xs``: ``(k, n, H, W, C)`` images; ``ys``: ``(k, n)`` int labels. Returns ``(params,
+    opt_state, losses)`` with the ``k`` minibatch losses (each before its update). One
+    compilation per ``k`` and minibatch shape; ``lr`` is traced.
+    """
+    xs = jnp.asarray(xs)
+    ys = jnp.asarray(ys)
+    if xs.ndim != 5:
+        raise ValueError(
+            f"`xs` must be a stack of minibatches (k, n, H, W, C), got shape {tuple(xs.shape)}."
+        )
+    if ys.shape != xs.shape[:2]:
+        raise ValueError(f"`ys` must have shape {tuple(xs.shape[:2])}, got {tuple(ys.shape)}.")
+    if not jnp.issubdtype(ys.dtype, jnp.integer):
+        raise TypeError(f"`ys` must hold integer labels, got dtype {ys.dtype}.")
+    return _train_steps(params, opt_state, xs, ys, _lr_argument(lr))
+
+
 def train_step_cache_size() -> int:
-    """How many versions of the jitted step have been compiled (one per batch shape)."""
-    return _train_step._cache_size()
+    """How many versions of the jitted steps have been compiled: :func:`train_step` (one per
+    batch shape) and :func:`train_steps` (one per number of steps and batch shape)."""
+    return _train_step._cache_size() + _train_steps._cache_size()
 
 
 def fit(
@@ -697,10 +737,12 @@ def fit(
     image_size: int | None = None,
     callback: Callable[[int, Params, list[float]], Any] | None = None,
 ) -> tuple[Params, list[float]]:
-    """Train with :func:`train_step` for ``epochs`` passes over shuffled minibatches.
+    """Train with Adam for ``epochs`` passes over shuffled minibatches.
 
-    A Python loop over a jitted step (faster than ``lax.scan`` for convolutions on CPU, see the
-    module note). The last incomplete minibatch of each epoch is dropped (one compiled shape).
+    A Python loop over :func:`train_steps`, ``STEPS_PER_CALL`` minibatches a call, and
+    :func:`train_step` for an epoch's last few (faster than ``lax.scan`` for convolutions on
+    CPU, see the module note); the same updates as :func:`train_step` on every minibatch in
+    turn. The last incomplete minibatch of each epoch is dropped (one compiled shape).
     ``callback(epoch, params, epoch_losses)``, if given, runs after every epoch (1-based epoch
     number; the epoch's minibatch losses as floats): for a progress display or a test curve.
 
@@ -721,11 +763,20 @@ def fit(
     opt_state, losses = init_optimizer(params), []
     for epoch, k in enumerate(jax.random.split(key, epochs), start=1):
         batches = data.minibatches(data.Dataset(X, y), key=k, batch_size=batch_size)
-        values = []
-        for xb, yb in zip(batches.X, batches.y, strict=True):
-            params, opt_state, value = _train_step(params, opt_state, xb, yb, lr)
+        values, count = [], batches.X.shape[0]
+        grouped = count - count % STEPS_PER_CALL
+        for start in range(0, grouped, STEPS_PER_CALL):
+            group = slice(start, start + STEPS_PER_CALL)
+            params, opt_state, value = _train_steps(
+                params, opt_state, batches.X[group], batches.y[group], lr
+            )
             values.append(value)
-        values = [float(v) for v in values]
+        for i in range(grouped, count):
+            params, opt_state, value = _train_step(
+                params, opt_state, batches.X[i], batches.y[i], lr
+            )
+            values.append(value[None])
+        values = [float(v) for v in np.concatenate([np.asarray(v) for v in values])]
         losses.extend(values)
         if callback is not None:
             callback(epoch, params, values)

@@ -664,21 +664,50 @@ def test_occlude_and_occlusion_map_against_loops():
 
 
 def test_fit_equals_a_loop_of_train_step():
-    # fit calls the jitted step directly with the learning rate converted once (the fastest form
-    # measured in benchmarks/bench_cnn.py): the same numbers as the public step in a loop
+    # fit runs STEPS_PER_CALL steps per jitted call (train_steps) and single steps for the rest
+    # of an epoch: the same updates as the public step in a loop, up to round-off (XLA may
+    # order a sum differently inside the unrolled program), in float64 here
     train, _ = data.train_test_split(data.digits(), key=jax.random.key(0), test_fraction=0.25)
     params = cnn.init(jax.random.key(1), image_size=8, channels=(4, 4), hidden=8)
-    fitted, losses = cnn.fit(params, train, key=jax.random.key(2), epochs=2, batch_size=256)
+    batch = 128  # 1347 training digits: 10 minibatches, 2 groups of 4 and 2 single steps
+    assert (train.X.shape[0] // batch) % cnn.STEPS_PER_CALL != 0
+    fitted, losses = cnn.fit(params, train, key=jax.random.key(2), epochs=2, batch_size=batch)
     p, opt, manual = params, cnn.init_optimizer(params), []
     X = cnn.as_images(train.X)
     for k in jax.random.split(jax.random.key(2), 2):
-        batches = data.minibatches(data.Dataset(X, train.y), key=k, batch_size=256)
+        batches = data.minibatches(data.Dataset(X, train.y), key=k, batch_size=batch)
         for xb, yb in zip(batches.X, batches.y, strict=True):
             p, opt, value = cnn.train_step(p, opt, xb, yb, 3e-3)
             manual.append(float(value))
-    assert manual == losses
+    assert len(losses) == len(manual) == 2 * (train.X.shape[0] // batch)
+    np.testing.assert_allclose(losses, manual, rtol=1e-12)
     for a, b in zip(jax.tree.leaves(fitted), jax.tree.leaves(p), strict=True):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_train_steps_equals_train_step_in_turn():
+    params = cnn.init(jax.random.key(5), image_size=8, channels=(4, 4), hidden=8)
+    opt = cnn.init_optimizer(params)
+    xs = rand(40, (3, 16, 8, 8, 1))
+    ys = jax.random.randint(jax.random.key(41), (3, 16), 0, 10)
+    got_p, got_opt, got = cnn.train_steps(params, opt, xs, ys, 1e-2)
+    p, o, want = params, opt, []
+    for i in range(3):
+        p, o, value = cnn.train_step(p, o, xs[i], ys[i], 1e-2)
+        want.append(float(value))
+    assert got.shape == (3,)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    for a, b in zip(jax.tree.leaves((got_p, got_opt)), jax.tree.leaves((p, o)), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    assert float(got[2]) < float(got[0])  # the steps do train
+    with pytest.raises(ValueError, match=r"`xs` must be a stack of minibatches \(k, n, H, W, C\)"):
+        cnn.train_steps(params, opt, xs[0], ys[0], 1e-2)
+    with pytest.raises(ValueError, match=r"`ys` must have shape \(3, 16\), got \(3, 15\)"):
+        cnn.train_steps(params, opt, xs, ys[:, :15], 1e-2)
+    with pytest.raises(TypeError, match="`ys` must hold integer labels"):
+        cnn.train_steps(params, opt, xs, ys.astype(float), 1e-2)
+    with pytest.raises(ValueError, match="`lr`"):
+        cnn.train_steps(params, opt, xs, ys, -1.0)
 
 
 def test_fit_callback_sees_every_epoch():
