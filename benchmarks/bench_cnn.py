@@ -15,7 +15,8 @@ how XLA is asked to compute it:
 - ``im2col``: ``lax.conv_general_dilated_patches`` then one matmul per layer;
 - ``donate``: the step with ``donate_argnums`` for the parameters and optimizer state;
 - ``scan epoch``: ``lax.scan`` over the minibatches of an epoch (one dispatch per epoch);
-- ``4 steps fused``: a jitted function that runs 4 steps in an unrolled Python loop;
+- ``cnn.train_steps, 4 a call``: the library's 4 steps unrolled in one jitted call (what
+  ``cnn.fit`` does);
 - batch sizes 64 / 128 / 256 for the baseline; PyTorch (``torch.set_num_threads(2)``) at the
   same architecture, initialization scale, optimizer (Adam, lr 3e-3) and batch, with 1 and with
   2 intra-op threads (``torch.set_num_threads``; on a busy 2-core machine 2 threads can be
@@ -88,12 +89,12 @@ def _apply(params, x, *, conv, pool, nchw=False):
             n, C, H, W = a.shape
             h = a.reshape(n, C, H // 2, 2, W // 2, 2).max(axis=(3, 5))
         else:
-            h = pool(jax.nn.relu(conv(h, w) + b))
+            h = pool(jax.nn.relu(conv(h, w) + b[None, None, None, :]))
     if nchw:
         h = jnp.transpose(h, (0, 2, 3, 1))
     h = h.reshape(h.shape[0], -1)
     (W1, b1), (W2, b2) = params["dense"]
-    return jax.nn.relu(h @ W1 + b1) @ W2 + b2
+    return jax.nn.relu(h @ W1 + b1[None, :]) @ W2 + b2[None, :]
 
 
 def _loss(params, x, y, **kw):
@@ -112,11 +113,6 @@ def _jax_variants() -> dict[str, tuple[Callable, str]]:
     base = dict(conv=_conv_nhwc, pool=_pool_reshape)
     one = jax.jit(partial(_step, **base))
 
-    def fused4(params, opt, xs, ys, lr):
-        for i in range(4):
-            params, opt, value = one.__wrapped__(params, opt, xs[i], ys[i], lr)
-        return params, opt, value
-
     def scan_epoch(params, opt, xs, ys, lr):
         def body(carry, batch):
             p, o, _ = _step(*carry, *batch, lr, **base)
@@ -133,7 +129,7 @@ def _jax_variants() -> dict[str, tuple[Callable, str]]:
         "NCHW": (jax.jit(partial(_step, **base, nchw=True)), "step"),
         "im2col": (jax.jit(partial(_step, conv=_conv_im2col, pool=_pool_reshape)), "step"),
         "donate": (jax.jit(partial(_step, **base), donate_argnums=(0, 1)), "step"),
-        "4 steps fused": (jax.jit(fused4), "fused4"),
+        "cnn.train_steps, 4 a call": (cnn.train_steps, "fused4"),
         "scan epoch": (jax.jit(scan_epoch), "epoch"),
     }
 
@@ -168,6 +164,132 @@ class _JaxRunner:
         """Donation deletes the inputs: fresh copies of the initial state for every round."""
         self.params = jax.tree.map(jnp.copy, self.params0)
         self.opt = jax.tree.map(jnp.copy, self.opt0)
+
+
+# ------------------------------------------------------------------------------ NumPy by hand
+
+
+def _np_patches(x: np.ndarray) -> np.ndarray:
+    """``(n, H, W, C)`` -> ``(n, H, W, 9C)``: the 3×3 neighbourhoods (zero padding 1), in the
+    row order of an HWIO filter reshaped to ``(9C, C_out)``."""
+    n, H, W, C = x.shape
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    return np.concatenate([xp[:, i : i + H, j : j + W] for i in range(3) for j in range(3)], -1)
+
+
+def _np_patches_transpose(d: np.ndarray, C: int) -> np.ndarray:
+    """The adjoint of :func:`_np_patches`: ``(n, H, W, 9C)`` -> ``(n, H, W, C)``."""
+    n, H, W, _ = d.shape
+    out = np.zeros((n, H + 2, W + 2, C), d.dtype)
+    for k in range(9):
+        i, j = divmod(k, 3)
+        out[:, i : i + H, j : j + W] += d[..., k * C : (k + 1) * C]
+    return out[:, 1:-1, 1:-1]
+
+
+def numpy_lenet_loss_and_grads(params, x: np.ndarray, y: np.ndarray):
+    """The LeNet loss of :func:`course_lib.cnn.loss` and its gradient, by hand in NumPy:
+    convolution as patches × filter matrix, 2×2 max-pooling by reshape (a tie shares the
+    gradient equally, as JAX's does), backpropagation written out. ``params`` as NumPy arrays
+    in ``cnn.init``'s structure; returns ``(loss, grads)`` in the same structure."""
+    n = x.shape[0]
+    h, tape = x, []
+    for w, b in params["conv"]:
+        cols = _np_patches(h)
+        a = np.maximum(cols @ w.reshape(-1, w.shape[-1]) + b, 0)  # conv + bias, ReLU
+        N, H, W, C = a.shape
+        blocks = a.reshape(N, H // 2, 2, W // 2, 2, C)
+        pooled = blocks.max(axis=(2, 4))
+        tape.append((h.shape[-1], cols, a, blocks, pooled))
+        h = pooled
+    flat = h.reshape(n, -1)
+    (W1, b1), (W2, b2) = params["dense"]
+    u = np.maximum(flat @ W1 + b1, 0)
+    z = u @ W2 + b2
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(p[np.arange(n), y]))
+    dz = p.copy()
+    dz[np.arange(n), y] -= 1
+    dz /= n
+    dW2, db2 = u.T @ dz, dz.sum(0)
+    du = (dz @ W2.T) * (u > 0)
+    dW1, db1 = flat.T @ du, du.sum(0)
+    dh = (du @ W1.T).reshape(h.shape)
+    conv_grads = []
+    for (w, _), (c_in, cols, a, blocks, pooled) in zip(
+        reversed(params["conv"]), reversed(tape), strict=True
+    ):
+        hit = blocks == pooled[:, :, None, :, None, :]
+        share = hit / hit.sum(axis=(2, 4), keepdims=True)
+        da = (share * dh[:, :, None, :, None, :]).reshape(a.shape) * (a > 0)
+        dcols = da.reshape(-1, da.shape[-1])
+        dw = (cols.reshape(-1, cols.shape[-1]).T @ dcols).reshape(w.shape)
+        conv_grads.append((dw, dcols.sum(0)))
+        dh = _np_patches_transpose(da @ w.reshape(-1, w.shape[-1]).T, c_in)
+    grads = {"conv": conv_grads[::-1], "dense": [(dW1, db1), (dW2, db2)]}
+    return loss, grads
+
+
+class _NumpyAdam:
+    """Adam (Kingma & Ba 2015; optax's defaults) on a list of NumPy arrays, in place."""
+
+    def __init__(self, arrays, lr, b1=0.9, b2=0.999, eps=1e-8):
+        self.lr, self.b1, self.b2, self.eps, self.t = lr, b1, b2, eps, 0
+        self.m = [np.zeros_like(a) for a in arrays]
+        self.v = [np.zeros_like(a) for a in arrays]
+
+    def update(self, arrays, grads) -> None:
+        self.t += 1
+        c1, c2 = 1 - self.b1**self.t, 1 - self.b2**self.t
+        for a, g, m, v in zip(arrays, grads, self.m, self.v, strict=True):
+            m *= self.b1
+            m += (1 - self.b1) * g
+            v *= self.b2
+            v += (1 - self.b2) * g * g
+            a -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+
+
+def check_numpy_matches(size: int = 8, n: int = 16) -> float:
+    """The NumPy gradient equals ``jax.grad(cnn.loss)`` (float32); returns the largest error."""
+    params = cnn.init(jax.random.key(1), image_size=size)
+    x = jax.random.uniform(jax.random.key(2), (n, size, size, 1), jnp.result_type(float))
+    y = jnp.arange(n) % 10
+    want_loss, want = jax.value_and_grad(cnn.loss)(params, x, y)
+    to_np = jax.tree.map(np.asarray, params)
+    loss, got = numpy_lenet_loss_and_grads(to_np, np.asarray(x), np.asarray(y))
+    err = max(
+        float(np.max(np.abs(np.asarray(a) - b)) / (np.max(np.abs(np.asarray(a))) + 1e-30))
+        for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(got), strict=True)
+    )
+    tol = 1e-4 if np.asarray(x).dtype == np.float32 else 1e-9
+    if abs(float(want_loss) - float(loss)) > tol or err > tol:
+        raise AssertionError(f"NumPy LeNet gradient differs from jax.grad: {err:.2e}")
+    return err
+
+
+class _NumpyRunner:
+    """The same training as :class:`_JaxRunner` (Adam, lr 3e-3), in NumPy by hand."""
+
+    def __init__(self, size, batch, steps, key):
+        self.steps = steps
+        k1, k2, k3 = jax.random.split(key, 3)
+        self.params0 = jax.tree.map(np.asarray, cnn.init(k1, image_size=size))
+        self.xs = np.asarray(jax.random.uniform(k2, (steps, batch, size, size, 1)))
+        self.ys = np.asarray(jax.random.randint(k3, (steps, batch), 0, 10))
+
+    def prepare(self):
+        self.params = jax.tree.map(np.array, self.params0)  # fresh, writable copies
+        self.leaves = jax.tree.leaves(self.params)
+        self.adam = _NumpyAdam(self.leaves, 3e-3)
+
+    def run(self) -> float:
+        start = time.perf_counter()
+        for i in range(self.steps):
+            _, grads = numpy_lenet_loss_and_grads(self.params, self.xs[i], self.ys[i])
+            self.adam.update(self.leaves, jax.tree.leaves(grads))
+        return time.perf_counter() - start
 
 
 # ------------------------------------------------------------------------------ PyTorch
