@@ -16,7 +16,7 @@ how XLA is asked to compute it:
 - ``donate``: the step with ``donate_argnums`` for the parameters and optimizer state;
 - ``scan epoch``: ``lax.scan`` over the minibatches of an epoch (one dispatch per epoch);
 - ``cnn.train_steps, 4 a call``: the library's 4 steps unrolled in one jitted call (what
-  ``cnn.fit`` does);
+  ``cnn.fit(..., steps_per_call=4)`` does);
 - batch sizes 64 / 128 / 256 for the baseline; PyTorch (``torch.set_num_threads(2)``) at the
   same architecture, initialization scale, optimizer (Adam, lr 3e-3) and batch, with 1 and with
   2 intra-op threads (``torch.set_num_threads``; on a busy 2-core machine 2 threads can be

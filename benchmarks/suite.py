@@ -210,9 +210,8 @@ def _batches(xs, ys) -> list:
     return [(jnp.asarray(x), jnp.asarray(y)) for x, y in zip(xs, ys, strict=True)]
 
 
-def _mlp_course(steps: int) -> Runner:
-    params = mlp.init(SIZES, key=jax.random.key(0), scheme="he")
-    tx = optim.sgd(LR, MOMENTUM)
+def _mlp_step(tx) -> Callable:
+    """The jitted training step of a ReLU ``mlp`` with the course's optimizer ``tx``."""
 
     @jax.jit
     def step(p, o, x, y):
@@ -220,7 +219,13 @@ def _mlp_course(steps: int) -> Runner:
         updates, o = tx.update(grads, o, p)
         return optim.apply_updates(p, updates), o, value
 
-    return _step_runner(step, params, tx.init(params), _batches(*_mlp_data(steps)))
+    return step
+
+
+def _mlp_course(steps: int) -> Runner:
+    params = mlp.init(SIZES, key=jax.random.key(0), scheme="he")
+    tx = optim.sgd(LR, MOMENTUM)
+    return _step_runner(_mlp_step(tx), params, tx.init(params), _batches(*_mlp_data(steps)))
 
 
 def _mlp_course_scan(steps: int) -> Runner:
@@ -384,14 +389,7 @@ def _course_mlp_step() -> Runner:
     X, y = (jnp.asarray(a) for a in _digits_split())
     tx = optim.sgd(COURSE_LR)
     params = mlp.init(COURSE_SIZES, key=jax.random.key(0), scheme="he")
-
-    @jax.jit
-    def step(p, o, x, y):
-        value, grads = jax.value_and_grad(mlp.loss)(p, x, y, "relu")
-        updates, o = tx.update(grads, o, p)
-        return optim.apply_updates(p, updates), o, value
-
-    return _step_runner(step, params, tx.init(params), [(X, y)])
+    return _step_runner(_mlp_step(tx), params, tx.init(params), [(X, y)])
 
 
 def _course_mlp_flax() -> Runner:
@@ -642,7 +640,7 @@ def optimizer_section(steps: int, rounds: int) -> list[str]:
 # ------------------------------------------------------------------------------ CNN, LSTM
 
 
-FUSED_CNN = "course_lib cnn.train_steps (4 a call, as cnn.fit)"
+FUSED_CNN = "course_lib cnn.train_steps (4 a call; cnn.fit(steps_per_call=4))"
 
 
 def lenet_flops(size: int, batch: int, channels=(16, 32), hidden: int = 64, classes: int = 10):
@@ -883,6 +881,12 @@ def _faster_forms() -> str:
     return ", ".join(faster) or "none"
 
 
+def _fastest_peer(rows: dict[str, float]) -> tuple[str, float]:
+    """The fastest row that is not ours (the library's steps and the forms we tried)."""
+    peers = [(k, v) for k, v in rows.items() if not k.startswith(("course_lib", "form:"))]
+    return min(peers, key=lambda kv: kv[1], default=("", float("nan")))
+
+
 def _reached(ok: bool) -> str:
     return "Reached" if ok else "NOT reached"
 
@@ -934,11 +938,7 @@ def targets_section(peak: float, shares: dict[str, float]) -> list[str]:
         ]
     for key, title in (("cnn 8", "LeNet, 8×8 images"), ("cnn 28", "LeNet, 28×28 images")):
         rows = MEASURED.get(key, {})
-        peer_name, peer_t = min(
-            ((k, v) for k, v in rows.items() if not k.startswith("course_lib")),
-            key=lambda kv: kv[1],
-            default=("", float("nan")),
-        )
+        peer_name, peer_t = _fastest_peer(rows)
         ours_name, ours_t = _fastest(key, "course_lib")
         if not peer_name:
             continue
@@ -960,8 +960,9 @@ def targets_section(peak: float, shares: dict[str, float]) -> list[str]:
                 " Tried (the forms table): pooling by `reduce_window`, NCHW layout, "
                 "convolution as patches × matrix (im2col), the epoch in one `lax.scan`, "
                 "buffer donation, 4 steps unrolled in one jitted call. Faster than one step a "
-                f"call in this run's forms table: {_faster_forms()}. `cnn.fit` uses 4 steps a "
-                "call (`cnn.train_steps`): in the LeNet tables above it takes "
+                f"call in this run's forms table: {_faster_forms()}. The library offers 4 steps a "
+                "call as `cnn.train_steps` and `cnn.fit(..., steps_per_call=4)` (not the "
+                "default: it compiles about 3 s longer); in the LeNet tables above it takes "
                 f"{_ratio(MEASURED.get('cnn 8', {}), FUSED_CNN, 'course_lib cnn.train_step'):.2f}× "
                 "(8×8) and "
                 f"{_ratio(rows, FUSED_CNN, 'course_lib cnn.train_step'):.2f}× (28×28) the time "
@@ -979,11 +980,7 @@ def targets_section(peak: float, shares: dict[str, float]) -> list[str]:
                     "PyTorch's are): neither is code a course library should carry."
                 )
     rows = MEASURED.get("lstm", {})
-    peer_name, peer_t = min(
-        ((k, v) for k, v in rows.items() if not k.startswith(("course_lib", "form:"))),
-        key=lambda kv: kv[1],
-        default=("", float("nan")),
-    )
+    peer_name, peer_t = _fastest_peer(rows)
     if peer_name:
         base = rows["course_lib language_model.train_step"]
         before = rows.get("form: one-hot product in the loop", float("nan"))
@@ -1068,13 +1065,7 @@ def profile_section() -> tuple[list[str], dict[str, float]]:
     cases = []
     params = mlp.init(SIZES, key=jax.random.key(0), scheme="he")
     tx = optim.sgd(LR, MOMENTUM)
-
-    @jax.jit
-    def mlp_step(p, o, x, y):
-        value, grads = jax.value_and_grad(mlp.loss)(p, x, y, "relu")
-        updates, o = tx.update(grads, o, p)
-        return optim.apply_updates(p, updates), o, value
-
+    mlp_step = _mlp_step(tx)
     (x, y), *_ = _batches(*_mlp_data(1))
     cases.append(("MLP 784-256-256-10, batch 128", mlp_step, (params, tx.init(params), x, y), 1))
     X, labels = (jnp.asarray(a) for a in _digits_split())

@@ -37,11 +37,12 @@ Contents:
 Performance note (``/work/shared/TESTING.md``): on XLA:CPU jitted *steps* called from a Python
 loop train a CNN faster than an epoch inside ``lax.scan`` (convolution weight gradients inside
 a loop body compile to slow generic loops), and reshape-max pooling is faster than
-``reduce_window``. Several steps unrolled in one jitted call (:func:`train_steps`) beat one
-step per call: 4 steps a call take 0.8-0.9 of the time of 4 calls (``benchmarks/RESULTS.md``).
-So :func:`fit` calls :func:`train_steps` on groups of ``STEPS_PER_CALL`` minibatches, and the
-model pools by reshape. ``benchmarks/bench_cnn.py`` measures these and other forms (NCHW,
-im2col, donated buffers) and PyTorch on the same model.
+``reduce_window``. Several steps unrolled in one jitted call (:func:`train_steps`) run faster
+than one step per call (4 steps a call: 0.7-0.9 of the time, ``benchmarks/RESULTS.md``) but take
+longer to compile (about 3 s more for the 8×8 LeNet here), so they pay off only in long runs:
+:func:`fit` takes ``steps_per_call`` (default 1, one step a call), and the model pools by
+reshape. ``benchmarks/bench_cnn.py`` measures these and other forms (NCHW, im2col, donated
+buffers) and PyTorch on the same model.
 """
 
 from __future__ import annotations
@@ -667,8 +668,6 @@ def _step(params, opt_state, x, y, lr):
 
 _train_step = jax.jit(_step)
 
-STEPS_PER_CALL = 4  # minibatches per jitted call in fit
-
 
 @jax.jit
 def _train_steps(params, opt_state, xs, ys, lr):
@@ -736,13 +735,15 @@ def fit(
     lr: float = 3e-3,
     image_size: int | None = None,
     callback: Callable[[int, Params, list[float]], Any] | None = None,
+    steps_per_call: int = 1,
 ) -> tuple[Params, list[float]]:
     """Train with Adam for ``epochs`` passes over shuffled minibatches.
 
-    A Python loop over :func:`train_steps`, ``STEPS_PER_CALL`` minibatches a call, and
-    :func:`train_step` for an epoch's last few (faster than ``lax.scan`` for convolutions on
-    CPU, see the module note); the same updates as :func:`train_step` on every minibatch in
-    turn. The last incomplete minibatch of each epoch is dropped (one compiled shape).
+    A Python loop over the jitted :func:`train_step` (faster than ``lax.scan`` for convolutions
+    on CPU, see the module note). With ``steps_per_call`` = k > 1 it calls :func:`train_steps`
+    on k minibatches at a time (and :func:`train_step` for an epoch's last few): faster per
+    step, slower to compile, worth it for long runs; the same updates up to round-off.
+    The last incomplete minibatch of each epoch is dropped (one compiled shape).
     ``callback(epoch, params, epoch_losses)``, if given, runs after every epoch (1-based epoch
     number; the epoch's minibatch losses as floats): for a progress display or a test curve.
 
@@ -759,14 +760,15 @@ def fit(
         raise ValueError(f"`batch_size`={batch_size} exceeds the {n} training examples.")
     if callback is not None and not callable(callback):
         raise TypeError(f"`callback` must be callable or None, got {type(callback).__name__}.")
+    steps_per_call = _validate.positive_int("steps_per_call", steps_per_call)
     lr = _lr_argument(lr)  # validated and converted once, not at every step
     opt_state, losses = init_optimizer(params), []
     for epoch, k in enumerate(jax.random.split(key, epochs), start=1):
         batches = data.minibatches(data.Dataset(X, y), key=k, batch_size=batch_size)
         values, count = [], batches.X.shape[0]
-        grouped = count - count % STEPS_PER_CALL
-        for start in range(0, grouped, STEPS_PER_CALL):
-            group = slice(start, start + STEPS_PER_CALL)
+        grouped = 0 if steps_per_call == 1 else count - count % steps_per_call
+        for start in range(0, grouped, steps_per_call):
+            group = slice(start, start + steps_per_call)
             params, opt_state, value = _train_steps(
                 params, opt_state, batches.X[group], batches.y[group], lr
             )

@@ -663,26 +663,45 @@ def test_occlude_and_occlusion_map_against_loops():
         cnn.occlusion_map(params, img, 5.0)
 
 
-def test_fit_equals_a_loop_of_train_step():
-    # fit runs STEPS_PER_CALL steps per jitted call (train_steps) and single steps for the rest
-    # of an epoch: the same updates as the public step in a loop, up to round-off (XLA may
-    # order a sum differently inside the unrolled program), in float64 here
-    train, _ = data.train_test_split(data.digits(), key=jax.random.key(0), test_fraction=0.25)
-    params = cnn.init(jax.random.key(1), image_size=8, channels=(4, 4), hidden=8)
-    batch = 128  # 1347 training digits: 10 minibatches, 2 groups of 4 and 2 single steps
-    assert (train.X.shape[0] // batch) % cnn.STEPS_PER_CALL != 0
-    fitted, losses = cnn.fit(params, train, key=jax.random.key(2), epochs=2, batch_size=batch)
-    p, opt, manual = params, cnn.init_optimizer(params), []
+def _train_step_loop(params, train, key, epochs, batch):
+    p, opt, losses = params, cnn.init_optimizer(params), []
     X = cnn.as_images(train.X)
-    for k in jax.random.split(jax.random.key(2), 2):
+    for k in jax.random.split(key, epochs):
         batches = data.minibatches(data.Dataset(X, train.y), key=k, batch_size=batch)
         for xb, yb in zip(batches.X, batches.y, strict=True):
             p, opt, value = cnn.train_step(p, opt, xb, yb, 3e-3)
-            manual.append(float(value))
-    assert len(losses) == len(manual) == 2 * (train.X.shape[0] // batch)
+            losses.append(float(value))
+    return p, losses
+
+
+def test_fit_equals_a_loop_of_train_step():
+    # fit calls the jitted step directly with the learning rate converted once (the fastest form
+    # measured in benchmarks/bench_cnn.py): the same numbers as the public step in a loop
+    train, _ = data.train_test_split(data.digits(), key=jax.random.key(0), test_fraction=0.25)
+    params = cnn.init(jax.random.key(1), image_size=8, channels=(4, 4), hidden=8)
+    fitted, losses = cnn.fit(params, train, key=jax.random.key(2), epochs=2, batch_size=256)
+    p, manual = _train_step_loop(params, train, jax.random.key(2), 2, 256)
+    assert manual == losses
+    for a, b in zip(jax.tree.leaves(fitted), jax.tree.leaves(p), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_with_several_steps_per_call_equals_the_loop_up_to_round_off():
+    # steps_per_call=4: train_steps on groups of 4 minibatches, train_step for the rest of an
+    # epoch; XLA may order a sum differently inside the unrolled program (float64 here)
+    train, _ = data.train_test_split(data.digits(), key=jax.random.key(0), test_fraction=0.25)
+    params = cnn.init(jax.random.key(1), image_size=8, channels=(4, 4), hidden=8)
+    batch = 128  # 1347 training digits: 10 minibatches, 2 groups of 4 and 2 single steps
+    fitted, losses = cnn.fit(
+        params, train, key=jax.random.key(2), epochs=2, batch_size=batch, steps_per_call=4
+    )
+    p, manual = _train_step_loop(params, train, jax.random.key(2), 2, batch)
+    assert len(losses) == len(manual) == 2 * (train.X.shape[0] // batch) == 20
     np.testing.assert_allclose(losses, manual, rtol=1e-12)
     for a, b in zip(jax.tree.leaves(fitted), jax.tree.leaves(p), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="`steps_per_call`"):
+        cnn.fit(params, train, key=jax.random.key(2), epochs=1, batch_size=batch, steps_per_call=0)
 
 
 def test_train_steps_equals_train_step_in_turn():
