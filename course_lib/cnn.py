@@ -38,7 +38,7 @@ Performance note (``/work/shared/TESTING.md``): on XLA:CPU jitted *steps* called
 loop train a CNN faster than an epoch inside ``lax.scan`` (convolution weight gradients inside
 a loop body compile to slow generic loops), and reshape-max pooling is faster than
 ``reduce_window``. Several steps unrolled in one jitted call (:func:`train_steps`) run faster
-than one step per call (4 steps a call: 0.7-0.9 of the time, ``benchmarks/RESULTS.md``) but take
+than one step per call (4 steps a call: 0.7-1.0 of the time, ``benchmarks/RESULTS.md``) but take
 longer to compile (about 3 s more for the 8×8 LeNet here), so they pay off only in long runs:
 :func:`fit` takes ``steps_per_call`` (default 1, one step a call), and the model pools by
 reshape. ``benchmarks/bench_cnn.py`` measures these and other forms (NCHW, im2col, donated
