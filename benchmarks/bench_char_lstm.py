@@ -42,6 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+from bench_cnn import _NumpyAdam, max_relative_error  # noqa: E402  (benchmarks/ is on the path)
 from jax import lax  # noqa: E402
 
 from course_lib import data, optim, rnn  # noqa: E402
@@ -119,14 +120,19 @@ def _bptt_recurrence(sigmoid, unroll):
     return run
 
 
+def _readout_loss(params, hs, targets):
+    """Mean cross-entropy of the softmax readout of hidden states ``hs (T, B, p)``."""
+    logits = jnp.swapaxes(hs @ params.W_hy + params.b_y[None, None, :], 0, 1)
+    logp = jax.nn.log_softmax(logits, axis=-1)
+    return -jnp.mean(jnp.take_along_axis(logp, targets[..., None], axis=-1))
+
+
 def _form_loss(V: int, recurrence):
     def loss(params, inputs, targets):
         W_x, W_hh = params.W[:V], params.W[V:]
         zx = jnp.take(W_x, inputs.T, axis=0) + params.b[None, None, :]  # one-hot rows: a gather
         hs = recurrence(zx, W_hh)
-        logits = jnp.swapaxes(hs @ params.W_hy + params.b_y[None, None, :], 0, 1)
-        logp = jax.nn.log_softmax(logits, axis=-1)
-        return -jnp.mean(jnp.take_along_axis(logp, targets[..., None], axis=-1))
+        return _readout_loss(params, hs, targets)
 
     return loss
 
@@ -154,9 +160,7 @@ def _one_hot_loss(params, inputs, targets):
         return state, state[0]
 
     _, hs = lax.scan(step, (zero, zero), xs)
-    logits = jnp.swapaxes(hs @ params.W_hy + params.b_y[None, None, :], 0, 1)
-    logp = jax.nn.log_softmax(logits, axis=-1)
-    return -jnp.mean(jnp.take_along_axis(logp, targets[..., None], axis=-1))
+    return _readout_loss(params, hs, targets)
 
 
 def form_losses(V: int) -> dict[str, Callable]:
@@ -257,10 +261,7 @@ def check_numpy_matches(ids, V: int, hidden: int = 16) -> float:
     loss, got = numpy_lstm_loss_and_grads(
         tuple(np.asarray(a) for a in params), np.asarray(x), np.asarray(y), V
     )
-    err = max(
-        float(np.max(np.abs(np.asarray(a) - g)) / (np.max(np.abs(np.asarray(a))) + 1e-30))
-        for a, g in zip(want, got, strict=True)
-    )
+    err = max_relative_error(want, got)
     tol = 1e-4 if params.W.dtype == np.float32 else 1e-9
     if abs(float(want_loss) - float(loss)) > tol or err > tol:
         raise AssertionError(f"NumPy LSTM gradient differs from jax.grad: {err:.2e}")
@@ -269,8 +270,6 @@ def check_numpy_matches(ids, V: int, hidden: int = 16) -> float:
 
 def _numpy_runner(ids, V: int, args) -> Callable[[int], None]:
     """The step of :func:`_jax_runner` in NumPy: same batches, clipping at 5 and Adam."""
-    from bench_cnn import _NumpyAdam
-
     start = lm.init(key=jax.random.key(0), vocab_size=V, hidden_dim=args.hidden)
     arrays = [np.array(a) for a in start]
     adam = _NumpyAdam(arrays, 1e-3)

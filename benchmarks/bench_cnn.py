@@ -251,6 +251,16 @@ class _NumpyAdam:
             a -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
 
 
+def max_relative_error(want, got) -> float:
+    """The largest ``max|want - got| / max|want|`` over the leaves of two pytrees."""
+    return max(
+        float(
+            np.max(np.abs(np.asarray(a) - np.asarray(b))) / (np.max(np.abs(np.asarray(a))) + 1e-30)
+        )
+        for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(got), strict=True)
+    )
+
+
 def check_numpy_matches(size: int = 8, n: int = 16) -> float:
     """The NumPy gradient equals ``jax.grad(cnn.loss)`` (float32); returns the largest error."""
     params = cnn.init(jax.random.key(1), image_size=size)
@@ -259,10 +269,7 @@ def check_numpy_matches(size: int = 8, n: int = 16) -> float:
     want_loss, want = jax.value_and_grad(cnn.loss)(params, x, y)
     to_np = jax.tree.map(np.asarray, params)
     loss, got = numpy_lenet_loss_and_grads(to_np, np.asarray(x), np.asarray(y))
-    err = max(
-        float(np.max(np.abs(np.asarray(a) - b)) / (np.max(np.abs(np.asarray(a))) + 1e-30))
-        for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(got), strict=True)
-    )
+    err = max_relative_error(want, got)
     tol = 1e-4 if np.asarray(x).dtype == np.float32 else 1e-9
     if abs(float(want_loss) - float(loss)) > tol or err > tol:
         raise AssertionError(f"NumPy LeNet gradient differs from jax.grad: {err:.2e}")

@@ -17,7 +17,7 @@ one-hot input of size $V$ and a readout $\hat p_t = \mathrm{softmax}(h_t W_{hy} 
 time loop is one :func:`jax.lax.scan`; the readout is one matrix product after it. For a
 one-hot $x_t$ the input half of $[x_t, h_{t-1}]W$ is row $x_t$ of $W$, so :func:`logits` looks
 up all $T$ of those rows before the loop and multiplies only $h_{t-1}W_{hh}$ inside it (the
-same numbers as the product, 15% less time per training step: ``benchmarks/RESULTS.md``).
+same numbers as the product, 15-20% less time per training step: ``benchmarks/RESULTS.md``).
 
 **Decoding.** Temperature sampling draws $x_{t+1}\sim\mathrm{softmax}(z_t/T)$ (Aggarwal §7.2.1.1):
 $T\to 0$ becomes greedy (argmax) decoding, $T = 1$ samples the model, $T > 1$ flattens it.

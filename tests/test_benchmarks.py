@@ -203,3 +203,15 @@ def test_lstm_flop_count_matches_the_program():
     x = jnp.zeros((3, 5), jnp.int32)
     jaxpr = jax.make_jaxpr(jax.value_and_grad(lm.loss))(params, x, x).jaxpr
     assert suite.lstm_flops(3, 5, 6, 11) == _jaxpr_flops(jaxpr)
+
+
+def test_mlp_flop_count_matches_the_program():
+    from course_lib import mlp
+
+    sizes, batch = (12, 7, 5, 3), 4
+    params = mlp.init(sizes, key=jax.random.key(0), scheme="he")
+    x = jnp.zeros((batch, sizes[0]))
+    y = jnp.zeros((batch,), jnp.int32)
+    jaxpr = jax.make_jaxpr(jax.grad(mlp.loss), static_argnums=3)(params, x, y, "relu").jaxpr
+    assert suite.mlp_flops(sizes, batch) == _jaxpr_flops(jaxpr)
+    assert suite.mlp_flops(suite.SIZES, suite.BATCH) > 0
