@@ -329,6 +329,31 @@ def test_cross_entropy_is_finite_and_exact_for_huge_logits(scale):
     )
 
 
+@pytest.mark.parametrize("centre", [1e4, -1e4, 3e4])
+def test_cross_entropy_in_float32_is_accurate_for_logits_near_1e4(centre):
+    """float32 logits c + N(0, 2²) with |c| up to 3e4, against float64 on the same float32 values.
+
+    Every logit is within a factor of 2 of the largest, so v_j − max v is exact in float32
+    (Sterbenz) and the loss, of order 1, is accurate to a few float32 ulps of 1: 2e-6 allows 16.
+    The form logsumexp(v) − v_r rounds both terms at the scale of |c| (ulp(1e4) ≈ 1e-3) and
+    misses by ~5e-4 here; the assert on ``naive`` proves the test would catch it.
+    """
+    rng = np.random.default_rng(61)
+    logits64 = centre + rng.normal(scale=2.0, size=(64, 10))
+    labels = rng.integers(0, 10, size=64)
+    logits32 = logits64.astype(np.float32)
+    exact = np.asarray(losses.softmax_cross_entropy(logits32.astype(np.float64), labels))
+    out = losses.softmax_cross_entropy(jnp.asarray(logits32), jnp.asarray(labels, jnp.int32))
+    assert out.dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(out, np.float64), exact, rtol=0, atol=2e-6)
+    picked = jnp.take_along_axis(jnp.asarray(logits32), jnp.asarray(labels)[:, None], axis=1)
+    naive = jax.nn.logsumexp(jnp.asarray(logits32), axis=1) - picked[:, 0]
+    assert np.max(np.abs(np.asarray(naive, np.float64) - exact)) > 1e-4
+    # The mean loss the MLP trains on inherits the accuracy.
+    mean = jnp.mean(out)
+    assert abs(float(mean) - exact.mean()) < 2e-6
+
+
 def test_cross_entropy_grad_equals_jax_grad_and_p_minus_onehot():
     rng = np.random.default_rng(8)
     logits = rng.normal(scale=2.0, size=(7, 5))
