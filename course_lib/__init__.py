@@ -23,6 +23,21 @@ One module per course concept:
 
 Notebooks import the modules they need (``from course_lib import perceptron``); nothing is
 re-exported here so that every name has one home.
+
+Importing ``course_lib`` sets one JAX option: float32 matrix products and convolutions at full
+float32 precision (``jax_default_matmul_precision = "highest"``). JAX's default lets a recent
+NVIDIA GPU compute them in TF32 (a 10-bit mantissa), which changes the numbers the notebooks
+state, and on such a GPU some asserted claims no longer held. On a CPU, float32 products are
+full precision either way, so nothing changes there (``tests/test_precision.py``). A value the
+user chose first, with ``JAX_DEFAULT_MATMUL_PRECISION`` or ``jax.config.update``, is kept.
 """
 
+import jax as _jax
+
 __version__ = "0.1.0"
+
+#: The float32 matrix-product precision the course's claims are computed with.
+MATMUL_PRECISION = "highest"
+
+if _jax.config.jax_default_matmul_precision is None:
+    _jax.config.update("jax_default_matmul_precision", MATMUL_PRECISION)
