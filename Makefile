@@ -7,6 +7,7 @@
 #   make execute          re-run notebooks/ and solutions/ in place (after editing), then exercises
 #   make grade SUBMISSIONS=dir [ASSIGNMENT=ch01_perceptron] [OUT=grades.csv]  autograde notebooks
 #   make browser-test     run every lecture notebook in JupyterLab in headless Chromium
+#   make portability [ISA="SSE4_2 AVX"]  notebooks under strict nbval at each XLA:CPU level
 #   make bench            benchmark suite vs NumPy, optax, Flax, PyTorch -> benchmarks/RESULTS.md
 #   make lock             re-resolve requirements.in into requirements.txt + environment.yml
 #   make clean            remove caches; make distclean also removes .venv and .venv-bench
@@ -40,11 +41,11 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 
 .PHONY: help setup venv lab test lint check-exercises pytest execute exercises exercises-force grade lock \
-	browser-test bench \
+	browser-test bench portability \
 	clean distclean
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------------------- environment
 venv: setup
@@ -148,6 +149,17 @@ browser-test: setup
 	@echo "== browser-test: every lecture notebook in JupyterLab in headless Chromium"
 	$(PY) -m pytest e2e -p no:cacheprovider -p no:xdist -v -s $(BROWSER_ARGS)
 	@echo "== browser-test: screenshots in build/screenshots/"
+
+# ---------------------------------------------------------------------------- portability
+# The same results on every student's CPU: every lecture and solution notebook under strict
+# nbval once per XLA:CPU instruction-set level this machine supports (SSE4_2, AVX, AVX2, AVX512;
+# XLA_FLAGS=--xla_cpu_max_isa=LEVEL changes the instructions and so the float rounding), then
+# once more as NUDGED (every float jax.random draws moved by 2 ulps, for the differences between
+# CPUs that no cap shows), and a table notebook x level: pass, or the cells that differ.
+# ISA="SSE4_2 NUDGED" runs only those. About 5 minutes a level on 2 cores; build/portability/.
+ISA ?=
+portability: setup
+	$(PY) scripts/portability.py $(if $(ISA),--isa $(ISA))
 
 # ---------------------------------------------------------------------------- benchmarks
 # The peers (PyTorch, Flax) are benchmark-only: they go into .venv-bench, which sees .venv's

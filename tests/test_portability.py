@@ -1,0 +1,134 @@
+"""scripts/portability.py: the XLA_FLAGS it sets, the levels it picks, and the table it prints."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+_SPEC = importlib.util.spec_from_file_location(
+    "portability", Path(__file__).resolve().parent.parent / "scripts" / "portability.py"
+)
+portability = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(portability)
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">
+<testcase classname="notebooks.ch01_perceptron.ipynb" name="Cell 0" time="1.0" />
+<testcase classname="notebooks.ch01_perceptron.ipynb" name="Cell 1" time="1.0">
+  <failure message="Notebook cell execution failed">outputs differ</failure></testcase>
+<testcase classname="solutions.ch07a_rnn_basics.ipynb" name="Cell 0" time="1.0" />
+<testcase classname="solutions.ch07a_rnn_basics.ipynb" name="Cell 4" time="1.0">
+  <error message="worker crashed">boom</error></testcase>
+<testcase classname="tests.test_losses" name="test_something" time="0.1">
+  <failure message="x">not a notebook</failure></testcase>
+</testsuite></testsuites>
+"""
+
+
+@pytest.mark.parametrize(
+    ("level", "base", "expected"),
+    [
+        ("SSE4_2", "", "--xla_cpu_max_isa=SSE4_2"),
+        (
+            "AVX",
+            "--xla_force_host_platform_device_count=2",
+            ("--xla_force_host_platform_device_count=2 --xla_cpu_max_isa=AVX"),
+        ),
+        # an earlier cap, the caller's own, is replaced rather than doubled
+        ("AVX2", "--xla_cpu_max_isa=AVX512 --foo", "--foo --xla_cpu_max_isa=AVX2"),
+        ("default", "--xla_cpu_max_isa=AVX --foo", "--foo"),
+    ],
+)
+def test_xla_flags_add_one_cap_and_keep_the_callers_flags(level, base, expected):
+    assert portability.xla_flags_for(level, base) == expected
+
+
+def test_failed_cells_are_read_per_notebook_and_other_tests_ignored(tmp_path):
+    report = tmp_path / "r.xml"
+    report.write_text(JUNIT)
+    assert portability.notebook_results(report) == {
+        "notebooks/ch01_perceptron.ipynb": ["code cell 1"],
+        "solutions/ch07a_rnn_basics.ipynb": ["code cell 4"],
+    }
+
+
+def test_the_table_has_a_row_per_notebook_and_a_column_per_level():
+    columns = {
+        "SSE4_2": {"notebooks/a.ipynb": [], "notebooks/b.ipynb": ["code cell 3", "code cell 5"]},
+        "AVX": {"notebooks/a.ipynb": []},
+    }
+    rows = portability.table(columns).splitlines()
+    assert rows[0] == "| notebook | SSE4_2 | AVX |"
+    assert rows[2] == "| notebooks/a.ipynb | pass | pass |"
+    assert rows[3] == "| notebooks/b.ipynb | FAIL: code cell 3, code cell 5 | not run |"
+
+
+@pytest.mark.parametrize(
+    ("machine", "flags", "expected"),
+    [
+        ("x86_64", {"sse4_2", "avx", "avx2", "avx512f"}, ["SSE4_2", "AVX", "AVX2", "AVX512"]),
+        ("x86_64", {"sse4_2", "avx", "avx2"}, ["SSE4_2", "AVX", "AVX2"]),  # no AVX-512
+        ("AMD64", {"sse4_2"}, ["SSE4_2"]),
+        ("arm64", {"sse4_2", "avx"}, []),  # the cap is an x86 flag: nothing to vary on ARM
+    ],
+)
+def test_levels_follow_the_cpu(monkeypatch, machine, flags, expected):
+    monkeypatch.setattr(portability.platform, "machine", lambda: machine)
+    monkeypatch.setattr(portability, "cpu_flags", lambda: flags)
+    assert portability.supported_levels() == expected
+
+
+def test_an_unsupported_level_is_skipped_with_a_message(monkeypatch, capsys):
+    monkeypatch.setattr(portability, "supported_levels", lambda: [])
+    assert portability.main(["--isa", "SSE4_2"]) == 0
+    assert "skipping SSE4_2: this CPU does not support it" in capsys.readouterr().out
+
+
+def test_an_unknown_level_is_an_error_naming_it():
+    with pytest.raises(SystemExit) as err:
+        portability.main(["--isa", "AVX3"])
+    assert err.value.code == 2
+
+
+def test_nudged_adds_no_isa_cap_and_runs_after_the_cpu_levels(monkeypatch, tmp_path):
+    assert portability.xla_flags_for("NUDGED", "--foo --xla_cpu_max_isa=AVX") == "--foo"
+    ran = []
+    monkeypatch.setattr(portability, "supported_levels", lambda: ["SSE4_2", "AVX"])
+    monkeypatch.setattr(
+        portability, "run_level", lambda level, *a: (ran.append(level), ({}, 0.0))[1]
+    )
+    monkeypatch.setattr(portability, "OUT_DIR", tmp_path)
+    assert portability.main([]) == 0
+    assert ran == ["SSE4_2", "AVX", "NUDGED"]
+
+
+def test_the_nudge_moves_every_float_draw_by_about_two_ulps_and_leaves_integers():
+    """The start-up file's code, run in a fresh interpreter, in float32 and float64.
+
+    Multiplying by 1 + 2 eps moves |a| by 2 eps |a|, which is 2 to 4 ulps of a (an ulp of a is
+    eps times the power of two at or below |a|), before rounding to the nearest float.
+    """
+    import subprocess
+    import sys
+
+    probe = portability.NUDGE_STARTUP + "\n".join(
+        [
+            "import numpy as np",
+            "k = jax.random.key(0)",
+            "orig = jax.random.normal.__wrapped__",
+            "for dt in (jnp.float32, jnp.float64):",
+            "    a = np.asarray(orig(k, (1000,), dt))",
+            "    b = np.asarray(jax.random.normal(k, (1000,), dt))",
+            "    ulps = np.abs(b - a) / np.spacing(np.abs(a))",
+            "    print(dt.__name__, ulps.min() >= 1, ulps.max() <= 4, b.dtype == dt)",
+            "ints = _nudged(lambda: jnp.arange(3))()",
+            "print(ints.tolist() == [0, 1, 2])",
+        ]
+    )
+    env = {"JAX_ENABLE_X64": "1", "PATH": ""}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:3] == [
+        "float32 True True True",
+        "float64 True True True",
+        "True",
+    ]
