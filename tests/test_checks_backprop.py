@@ -90,6 +90,13 @@ def test_max_product_grad(capsys):
 
     _fails(checks.max_product_grad, largest_two_values, "two negatives")
 
+    def largest_two_magnitudes(x, g):  # right for (-3, 1, 2, -4), wrong for (-5, 1, 2, 3)
+        order = jnp.argsort(jnp.abs(x))
+        i, j = int(order[-1]), int(order[-2])
+        return jnp.zeros_like(x).at[i].set(g * x[j]).at[j].set(g * x[i])
+
+    _fails(checks.max_product_grad, largest_two_magnitudes, r"largest \|x\| need not be")
+
 
 # ------------------------------------------------------------------------------ Exercise 3.10
 

@@ -185,10 +185,12 @@ def test_batchnorm_backward_wrong_gamma_gradient_is_named():
 # ------------------------------------------------------------------------------ dead_fraction
 
 
-def _dead_numpy(W, b, X, *, per_entry=False):
+def _dead_numpy(W, b, X, *, per_entry=False, strict=False):
     pre = np.asarray(X) @ np.asarray(W) + np.asarray(b)[None, :]
     if per_entry:
         return float(np.mean(pre <= 0))
+    if strict:  # the spec says <= 0: a unit whose best pre-activation is exactly 0 is dead
+        return float(np.mean(pre.max(axis=0) < 0))
     never = [not any(pre[i, j] > 0 for i in range(pre.shape[0])) for j in range(pre.shape[1])]
     return sum(never) / len(never)
 
@@ -202,6 +204,7 @@ def test_dead_fraction_passes_a_numpy_loop(capsys):
     ("wrong", "hint"),
     [
         (lambda W, b, X: _dead_numpy(W, b, X, per_entry=True), "inactive on all rows"),
+        (lambda W, b, X: _dead_numpy(W, b, X, strict=True), "Use <= 0, not < 0"),
         (lambda W, b, X: 1.0 - _dead_numpy(W, b, X), "every"),
         (lambda W, b, X: np.zeros(3), "single number"),
     ],

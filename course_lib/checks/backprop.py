@@ -152,12 +152,15 @@ def max_product_grad(fn: Callable) -> None:
             ],
             "find the pair (i, j) whose product is largest; only x_i and x_j get a gradient, "
             "and each gets dL/do times the other one. Careful: two negatives make a large "
-            "positive product.",
+            "positive product, and the two inputs of largest |x| need not be the winning pair "
+            "(one negative and one positive give a negative product): compare the products.",
         )
 
     cases = [
         ([1.0, 2.0, 3.0, 4.0], 2.0),  # the book's numbers: (0, 0, 8, 6)
         ([-3.0, 1.0, 2.0, -4.0], 1.0),  # the winner is (-3) * (-4) = 12
+        # the two largest |x| are -5 and 3, whose product -15 is the smallest: the winner is 2 * 3
+        ([-5.0, 1.0, 2.0, 3.0], 1.0),
         ([0.5, -1.0, 2.5, 0.0, 1.5], -2.0),
     ]
     _products_check(_EX_MAX, fn, jnp.max, cases, hints)

@@ -304,6 +304,12 @@ def dead_fraction(fn: Callable) -> None:
             [-0.5, -0.25, 0.0, 0.0],
             0.25,
         ),
+        (
+            "4 units; the second's largest pre-activation is exactly 0 (relu(0) = 0, slope 0)",
+            [[1.0, -1.0, 0.5, 2.0], [1.0, 0.0, 0.5, 1.0]],
+            [0.0, 0.0, 0.0, 0.0],
+            0.25,
+        ),
     ]
     for words, W_, b_, expected in cases:
         W, b = _f(W_), _f(b_)
@@ -318,6 +324,11 @@ def dead_fraction(fn: Callable) -> None:
             hint = (
                 "you counted inactive (row, unit) pairs; count units (columns) that are "
                 "inactive on all rows."
+            )
+        elif math.isclose(got, float(np.mean(pre.max(axis=0) < 0)), abs_tol=1e-6):
+            hint = (
+                "a unit whose pre-activation is at most exactly 0 is dead too: relu(0) = 0 and "
+                "its slope there is 0, so no gradient reaches it. Use <= 0, not < 0."
             )
         _compare(
             ex, words, "the dead fraction", np.float64(got), expected, hint=hint, details=inputs
