@@ -987,8 +987,9 @@ def gabor_bank(
 def edge_filters() -> tuple[list[str], Array]:
     r"""Hand-made 3×3 edge detectors as an HWIO bank ``(3, 3, 1, 4)`` with their names.
 
-    - ``"horizontal"``: the book's horizontal-edge detector (Fig 8.1b),
-      rows $(1,1,1), (0,0,0), (-1,-1,-1)$: large on horizontal edges, 0 on vertical ones;
+    - ``"horizontal"``: a horizontal-edge detector in the spirit of the book's Fig 8.1b (our own
+      choice: the extract gives no numbers for that figure), rows $(1,1,1), (0,0,0),
+      (-1,-1,-1)$: large on horizontal edges, 0 on vertical ones;
     - ``"vertical"``: its transpose;
     - ``"sobel_x"``: $\begin{pmatrix}-1&0&1\\-2&0&2\\-1&0&1\end{pmatrix}$ (a horizontal
       derivative: responds to vertical edges); ``"sobel_y"``: its transpose.

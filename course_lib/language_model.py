@@ -304,10 +304,13 @@ class LSTMState(NamedTuple):
 def decode_step(params: rnn.LSTMParams, state: LSTMState, token: Array) -> tuple[LSTMState, Array]:
     r"""Feed one character id; return the new state and $\log\hat p(\cdot)$ ``(V,)`` of the next.
 
-    This is the ``step`` that :func:`beam_search` and :func:`exhaustive_search` expect.
+    This is the ``step`` that :func:`beam_search` and :func:`exhaustive_search` expect. The
+    cell is :func:`course_lib.rnn.lstm_cell`'s with the one-hot input product done as a row
+    lookup, $[x_t, h_{t-1}]W = W_{x_t,:} + h_{t-1}W_{hh}$, as in :func:`logits`.
     """
     V, _ = _sizes(params)
-    h, c = rnn.lstm_cell(params, (state.h, state.c), jax.nn.one_hot(token, V, dtype=params.W.dtype))
+    z = params.W[token] + state.h @ params.W[V:] + params.b
+    h, c = rnn.lstm_update(z, state.c)
     return LSTMState(h, c), jax.nn.log_softmax(h @ params.W_hy + params.b_y)
 
 
@@ -495,8 +498,10 @@ def _sequence_log_prob(step, params, state, log_probs, tokens):
             state, logp = step(params, state, tok)
             return (state, logp, total), None
 
-        (_, _, total), _ = lax.scan(body, (state, log_probs, jnp.zeros((), log_probs.dtype)), seq)
-        return total
+        # the last token is scored but never fed: the model is not advanced past it
+        init = (state, log_probs, jnp.zeros((), log_probs.dtype))
+        (_, logp, total), _ = lax.scan(body, init, seq[:-1])
+        return total + logp[seq[-1]]
 
     return jax.vmap(one)(tokens)
 

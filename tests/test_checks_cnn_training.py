@@ -161,6 +161,22 @@ def test_max_pool_reshape_fails_common_mistakes(wrong, hint):
         checks.max_pool_reshape(wrong)
 
 
+def _masked_sum(x, size):
+    # the entries equal to the block's maximum, added up: the max without ties, m·max with them
+    x = np.asarray(x)
+    m = _pool_loops(x, size)
+    up = np.repeat(np.repeat(m, size, axis=1), size, axis=2)
+    return _pool_loops(x * (x == up), size, np.sum)
+
+
+def test_max_pool_reshape_rejects_adding_up_tied_maxima():
+    x = np.random.default_rng(0).standard_normal((2, 4, 4, 3))  # no ties: right here
+    np.testing.assert_allclose(_masked_sum(x, 2), _pool_loops(x, 2))
+    with pytest.raises(CheckFailed, match="tie") as err:
+        checks.max_pool_reshape(_masked_sum)
+    assert "tied maxima" in str(err.value)
+
+
 # ------------------------------------------------------------------------------ lenet_param_count
 
 

@@ -7,6 +7,8 @@ sizes and parameter counts, and the course map's computed answers to Exercise 8.
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy import signal
@@ -254,6 +256,25 @@ def _pool_back(x, g, *, mode="argmax"):
             elif mode == "argmin":
                 r, c = np.unravel_index(np.argmin(win), win.shape)
                 dx[2 * i + r, 2 * j + c] = g[i, j]
+            elif mode == "split":  # ties share g equally, as jax.grad of max does
+                hit = win == win.max()
+                dx[2 * i : 2 * i + 2, 2 * j : 2 * j + 2] = g[i, j] * hit / hit.sum()
+            elif mode == "last":  # the last tied entry (row-major), another valid subgradient
+                flat = np.flatnonzero(win.ravel() == win.max())[-1]
+                r, c = np.unravel_index(flat, win.shape)
+                dx[2 * i + r, 2 * j + c] = g[i, j]
+            elif mode == "every_tie":  # g copied to every tied entry: m·g per window
+                dx[2 * i : 2 * i + 2, 2 * j : 2 * j + 2] = g[i, j] * (win == win.max())
+            elif mode == "strict":  # only a strictly largest entry gets g: nothing at a tie
+                hit = win == win.max()
+                if hit.sum() == 1:
+                    dx[2 * i : 2 * i + 2, 2 * j : 2 * j + 2] = g[i, j] * hit
+            elif mode == "spread":  # at a tie, g/4 to every entry of the window, tied or not
+                hit = win == win.max()
+                if hit.sum() > 1:
+                    dx[2 * i : 2 * i + 2, 2 * j : 2 * j + 2] = g[i, j] / 4
+                else:
+                    dx[2 * i : 2 * i + 2, 2 * j : 2 * j + 2] = g[i, j] * hit
     return dx
 
 
@@ -269,6 +290,39 @@ def test_maxpool_backward_passes_a_loop(capsys):
 def test_maxpool_backward_fails_common_mistakes(mode, message):
     with pytest.raises(CheckFailed, match=message):
         checks.maxpool_backward(lambda x, g: _pool_back(x, g, mode=mode))
+
+
+@pytest.mark.parametrize("mode", ["split", "last"])
+def test_maxpool_backward_accepts_any_split_at_ties(mode, capsys):
+    # np.argmax (the solution; reduce_window's gradient) gives a tie to the first entry, jax.grad
+    # of max splits it equally: both, and any other split that adds up to g, are subgradients
+    checks.maxpool_backward(lambda x, g: _pool_back(x, g, mode=mode))
+    assert "✔ maxpool_backward" in capsys.readouterr().out
+
+
+def test_maxpool_backward_equal_split_is_the_library_and_jax_grad():
+    x = np.full((4, 4), 2.0)
+    x[0, 1] = 5.0  # one untied window, three four-way ties
+    g = np.array([[1.0, 2.0], [3.0, 4.0]])
+    _, vjp = jax.vjp(lambda v: cnn.max_pool(v[None, :, :, None], 2)[0, :, :, 0], jnp.asarray(x))
+    np.testing.assert_allclose(_pool_back(x, g, mode="split"), vjp(jnp.asarray(g))[0], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("every_tie", "every tied entry"),  # passes every untied case, fails at the ties
+        ("strict", "no entry received"),
+        ("spread", "other entries get 0"),
+    ],
+)
+def test_maxpool_backward_rejects_wrong_answers_at_ties(mode, message):
+    x = np.arange(16.0).reshape(4, 4)  # no ties: these wrong answers are right here
+    g = np.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_allclose(_pool_back(x, g, mode=mode), _pool_back(x, g))
+    with pytest.raises(CheckFailed, match=message) as err:
+        checks.maxpool_backward(lambda x, g: _pool_back(x, g, mode=mode))
+    assert "tie" in err.value.case  # a case with ties caught it
 
 
 # ------------------------------------------------------------------------------ convolution_matrix

@@ -235,6 +235,31 @@ def test_decode_step_agrees_with_logits(small):
         lm.prompt_state(params, jnp.zeros((0,), jnp.int32))
 
 
+def test_decode_step_is_the_lstm_cell_with_a_one_hot_input(small):
+    # decode_step looks the input row up instead of multiplying by a one-hot vector
+    vocab, params = small
+    state, _ = lm.prompt_state(params, lm.encode(vocab, TEXT[:5]))
+    for tok in (0, 3, vocab.size - 1):
+        new, logp = lm.decode_step(params, state, jnp.int32(tok))
+        x = jax.nn.one_hot(tok, vocab.size, dtype=params.W.dtype)
+        h, c = rnn.lstm_cell(params, (state.h, state.c), x)
+        np.testing.assert_allclose(new.h, h, atol=1e-12)
+        np.testing.assert_allclose(new.c, c, atol=1e-12)
+        np.testing.assert_allclose(
+            logp, jax.nn.log_softmax(h @ params.W_hy + params.b_y), atol=1e-12
+        )
+
+
+def test_beam_of_length_one_ranks_the_first_token():
+    params, state, logp = _tiny()
+    res = lm.beam_search(lm.decode_step, params, state, logp, width=3, length=1)
+    order = np.argsort(-np.asarray(logp))[:3]
+    np.testing.assert_array_equal(res.tokens[:, 0], order)
+    np.testing.assert_allclose(res.scores, np.asarray(logp)[order], atol=1e-12)
+    one = lm.sequence_log_prob(lm.decode_step, params, state, logp, res.tokens[0])
+    assert math.isclose(float(one), float(logp[order[0]]), rel_tol=1e-12)
+
+
 def test_softmax_temperature_and_entropy():
     z = np.array([2.0, 1.0, -0.5, 0.0])
     for T in (0.25, 1.0, 3.0):

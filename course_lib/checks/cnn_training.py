@@ -147,17 +147,29 @@ def conv_layer_grads(fn: Callable) -> None:
 _EX_POOL = Exercise("max_pool_reshape", "")
 
 
+def _tied_images() -> jax.Array:
+    """Two 4×4×2 images whose 2×2 blocks tie for the maximum: a constant image, and blocks with
+    2-, 3- and 4-way ties (some negative) beside untied ones."""
+    a = np.full((4, 4, 2), 0.5)
+    b = np.array([[5, 5, 0, 7], [1, 2, 7, 7], [-1, -2, 4, 9], [-1, -3, 4, 4]], dtype=float)
+    b = np.stack([b, -np.ones((4, 4))], axis=-1)
+    return _f(np.stack([a, b]))
+
+
 def max_pool_reshape(fn: Callable) -> None:
     r"""Check ``fn(x, size)``: non-overlapping ``size``×``size`` max-pooling of NHWC images,
-    against :func:`course_lib.cnn.max_pool` (and :func:`course_lib.cnn.max_pool_window`)."""
+    against :func:`course_lib.cnn.max_pool` (and :func:`course_lib.cnn.max_pool_window`).
+    One case has tied maxima (a constant image among them): the pooled value is the maximum
+    however many entries share it."""
     ex = _EX_POOL
     cases = [
-        ("2 images 4×4×3, size 2", (2, 4, 4, 3), 2),
-        ("1 image 6×4×2, size 2 (not square)", (1, 6, 4, 2), 2),
-        ("3 images 6×6×1, size 3", (3, 6, 6, 1), 3),
+        ("2 images 4×4×3, size 2", _rand(70, (2, 4, 4, 3)), 2),
+        ("1 image 6×4×2, size 2 (not square)", _rand(71, (1, 6, 4, 2)), 2),
+        ("3 images 6×6×1, size 3", _rand(72, (3, 6, 6, 1)), 3),
+        ("2 images 4×4×2 with tied maxima (one constant), size 2", _tied_images(), 2),
     ]
-    for i, (words, xs, size) in enumerate(cases):
-        x = _rand(70 + i, xs)
+    for words, x, size in cases:
+        xs = tuple(x.shape)
         expected = np.asarray(cnn.max_pool(x, size))
         assert _close(expected, cnn.max_pool_window(x, size))  # two library forms agree
         got = _array(
@@ -171,6 +183,7 @@ def max_pool_reshape(fn: Callable) -> None:
         if _close(got, expected):
             continue
         n, H, W, C = xs
+        blocks = np.asarray(x).reshape(n, H // size, size, W // size, size, C)
         hint = "reshape to (n, H/size, size, W/size, size, C) and take the max over axes 2 and 4."
         if _close(got, cnn.avg_pool(x, size)):
             hint = "that is average pooling: take the max of each block."
@@ -178,6 +191,11 @@ def max_pool_reshape(fn: Callable) -> None:
             hint = (
                 "a block's rows and columns are interleaved in memory: reshape to "
                 "(n, H/size, size, W/size, size, C), not (n, H/size, W/size, size, size, C)."
+            )
+        elif _close(got, (blocks * (blocks == expected[:, :, None, :, None, :])).sum((2, 4))):
+            hint = (
+                "where several entries tie for a block's maximum you added them up; the "
+                "pooled value is the maximum itself, however many entries share it."
             )
         _compare(ex, words, "the pooled images", got, expected, hint=hint)
     _passed(ex, len(cases))

@@ -335,9 +335,45 @@ def conv_backward(fn: Callable) -> None:
 _EX_POOL = Exercise("maxpool_backward", "")
 
 
+def _tie_windows(x: np.ndarray) -> np.ndarray:
+    """For each 2×2 window of ``x: (H, W)``, 1 at the entries equal to the window's maximum."""
+    up = np.repeat(np.repeat(_pool2(x), 2, 0), 2, 1)
+    return (x == up).astype(float)
+
+
+def _pool2(x: np.ndarray) -> np.ndarray:
+    H, W = x.shape
+    return x.reshape(H // 2, 2, W // 2, 2).max(axis=(1, 3))
+
+
+def _window_sums(a: np.ndarray) -> np.ndarray:
+    H, W = a.shape
+    return a.reshape(H // 2, 2, W // 2, 2).sum(axis=(1, 3))
+
+
+def _valid_at_ties(got: np.ndarray, x: np.ndarray, g: np.ndarray, tol: float = 1e-6) -> bool:
+    """A subgradient of the max-pool: in each window the tied maxima share g (each a fraction in
+    [0, 1] of it, g > 0 here), the other entries get 0, and the shares add up to g."""
+    hit = _tie_windows(x).astype(bool)
+    up = np.repeat(np.repeat(g, 2, 0), 2, 1)
+    return bool(
+        np.all(np.abs(got[~hit]) <= tol)
+        and np.all(got[hit] >= -tol)
+        and np.all(got[hit] <= up[hit] + tol)
+        and np.allclose(_window_sums(got), g, rtol=1e-6, atol=tol)
+    )
+
+
 def maxpool_backward(fn: Callable) -> None:
     r"""Check ``fn(x, g) -> dx`` for the 2×2 max-pool with stride 2 of ``x: (H, W)`` (even sizes)
-    and ``g = dL/dy: (H/2, W/2)``: each window's gradient goes to its largest entry only."""
+    and ``g = dL/dy: (H/2, W/2)``: each window's gradient goes to its largest entry only.
+
+    At a tie (several entries share a window's maximum) the max has no derivative, and any split
+    of the window's gradient among the tied entries that adds up to it is a subgradient. Two
+    conventions are common and both pass: an equal split (``jax.grad`` of ``max``, and
+    :func:`course_lib.cnn.max_pool_backward`) and everything to the first tied entry
+    (``np.argmax``; the gradient of ``lax.reduce_window``). Sending the gradient to every tied
+    entry (each window then passes back a multiple of it), or to none, fails."""
     ex = _EX_POOL
     rng = np.random.default_rng(7)
     cases = []
@@ -345,6 +381,12 @@ def maxpool_backward(fn: Callable) -> None:
         x_ = rng.permutation(H * W).reshape(H, W).astype(float)  # distinct values: no ties
         g_ = rng.integers(1, 6, (H // 2, W // 2)).astype(float)
         cases.append((words, x_, g_))
+    # ties: a constant image (every window a four-way tie), and windows with 2-, 3-way and no ties
+    cases.append(
+        ("a constant 4×4 input (ties)", np.full((4, 4), 3.0), np.array([[1.0, 2], [3, 4]]))
+    )
+    x_tied = np.array([[5, 5, 0, 7], [1, 2, 7, 7], [-1, -2, 4, 9], [-1, -3, 4, 4]], dtype=float)
+    cases.append(("a 4×4 input with tied maxima", x_tied, np.array([[2.0, 3], [5, 1]])))
     for words, x_, g_ in cases:
         inputs = [f"x = {_fmt(x_)}", f"g = {_fmt(g_)}"]
         expected = np.asarray(
@@ -361,11 +403,35 @@ def maxpool_backward(fn: Callable) -> None:
             x_.shape,
             hint="dx has the input's shape.",
         )
-        if _close(got, expected):
+        ties = bool(np.any(_window_sums(_tie_windows(x_)) > 1))
+        if _close(got, expected) or (ties and _valid_at_ties(got, x_, g_)):
             continue
         up = np.repeat(np.repeat(g_, 2, 0), 2, 1)
         hint = "in each 2×2 window only the arg-max receives the window's gradient; the rest get 0."
-        if _close(got, up):
+        if ties:
+            sums = _window_sums(got)
+            inputs = [
+                *inputs,
+                "at a tie any split of a window's g among its tied maxima is accepted; "
+                "expected shows the equal split",
+            ]
+            if _close(got, up * _tie_windows(x_)):
+                hint = (
+                    "at a tie you sent the window's gradient to every tied entry, so the window "
+                    "passes back a multiple of g; give each window's g once: split it among the "
+                    "tied entries or give it to one of them (np.argmax picks the first)."
+                )
+            elif np.allclose(sums[_window_sums(_tie_windows(x_)) > 1], 0.0, atol=1e-6):
+                hint = (
+                    "at a tie no entry received the gradient: the max is still one of the tied "
+                    "entries (compare with >=, or use np.argmax)."
+                )
+            else:
+                hint = (
+                    "at a tie the tied entries share the window's gradient: their shares must "
+                    "add up to g, and the other entries get 0."
+                )
+        elif _close(got, up):
             hint = (
                 "you sent the gradient to all four entries; only the maximum affected the output."
             )
