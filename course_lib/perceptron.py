@@ -6,10 +6,16 @@ $y\,(w\cdot x) \le 0$ (a mistake, or a point on the boundary), updates
 
 $$ w \leftarrow w + \alpha\, y\, x. $$
 
-This is the book's $w \leftarrow w + \alpha (y - \hat y) x$ (Eq 1.4) with the factor
-$y - \hat y = 2y$ absorbed into $\alpha$ (Eq 1.10), and it is stochastic gradient descent on the
-perceptron criterion $\max\{-y\,w\cdot x, 0\}$ (Eq 1.8). :func:`fit_sgd` runs the same loop for
-any loss of :mod:`course_lib.losses`: $w \leftarrow w - \alpha\, L'(y\,w\cdot x)\, y\, x$.
+On a misclassified point this is the book's $w \leftarrow w + \alpha (y - \hat y) x$ (Eq 1.4)
+with the factor $y - \hat y = 2y$ absorbed into $\alpha$ (Eq 1.10). On a point *on* the boundary
+the two differ: Eq 1.4 with $\operatorname{sign}(0) = 0$ adds only $\alpha\,y\,x$ there, half
+of its usual step, so the two rules follow different paths. The rule here is stochastic gradient
+descent on the perceptron criterion $\max\{-y\,w\cdot x, 0\}$ (Eq 1.8). :func:`fit_sgd` runs
+the same loop for any loss of :mod:`course_lib.losses`:
+$w \leftarrow w - \alpha\, L'(y\,w\cdot x)\, y\, x$.
+
+:func:`max_margin` finds the data's best margin $\gamma^\star$, the one that makes the
+convergence bound $R^2/\gamma^2$ as tight as it can be.
 
 **Structure.** One update is :func:`step`; one pass over the data is a ``lax.scan`` of steps;
 :func:`fit` scans over epochs and is jitted once per (data shape, number of epochs, loss). The
@@ -25,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from scipy.optimize import nnls
 
 from course_lib import _validate, data, losses
 from course_lib._types import Array, ArrayLike, PRNGKey
@@ -228,6 +235,73 @@ def update_path(result: FitResult, w0: ArrayLike | None = None) -> np.ndarray:
     flat_w = weights.reshape(-1, d)
     flat_u = np.asarray(h.updated).reshape(-1)
     return np.concatenate([w0[None], flat_w[flat_u]], axis=0)
+
+
+class MaxMargin(NamedTuple):
+    r"""Result of :func:`max_margin` (float64 NumPy).
+
+    Attributes:
+        w: the unit normal $w^\star$ of the widest separating hyperplane through 0, ``(d,)``.
+        margin: its margin $\min_i y_i\,w^\star\cdot x_i$, a lower bound on $\gamma^\star$.
+        upper: the norm of a point of the convex hull of the $y_i x_i$, an upper bound on
+            $\gamma^\star$. ``upper - margin`` certifies the solution (about ``1e-12`` or less).
+    """
+
+    w: np.ndarray
+    margin: float
+    upper: float
+
+
+def max_margin(X: ArrayLike, y: ArrayLike) -> MaxMargin:
+    r"""The largest margin $\gamma^\star$ with which a hyperplane through 0 separates the data.
+
+    $$ \gamma^\star = \max_{\|w\| = 1}\ \min_i\ y_i\,(w\cdot x_i), $$
+
+    the margin of the hard-margin SVM without a bias. Novikoff's bound $R^2/\gamma^2$ holds for
+    the margin of *any* unit separator, so $\gamma^\star$ gives the tightest one. We solve
+    $\min \|w\|^2$ subject to $y_i\,(w\cdot x_i) \ge 1$ exactly, in float64, by the
+    Lawson–Hanson reduction of this least-distance problem to non-negative least squares
+    (*Solving Least Squares Problems*, 1974, ch. 23): with $Z$ the rows $y_i x_i$, solve
+    $\min_{u \ge 0}\|[Z^T; \mathbf 1^T]\,u - e_{d+1}\|$; the residual $r$ gives
+    $w = -r_{1..d}/r_{d+1}$. Then $\gamma^\star = 1/\|w\|$, and $Z^Tu/\sum u$ is the point of
+    the convex hull of the $y_i x_i$ closest to 0, whose norm is also $\gamma^\star$ (duality):
+    both are returned, as a certificate.
+
+    Not jitted (an active-set solver in SciPy): it is a measuring tool for small data, not a
+    training step.
+
+    Args:
+        X: inputs, shape ``(n, d)`` (append a column of ones for a bias).
+        y: labels in $\{-1, +1\}$, shape ``(n,)``.
+
+    Returns:
+        :class:`MaxMargin` ``(w: (d,), margin, upper)``.
+
+    Raises:
+        ValueError: if no hyperplane through 0 separates the data with a positive margin.
+    """
+    X = _validate.float_array("X", X, ndim=2)
+    y = _validate.labels_pm1("y", y, n=X.shape[0])
+    _validate.finite("X", X)
+    Z = np.asarray(y, np.float64)[:, None] * np.asarray(X, np.float64)  # (n, d)
+    n, d = Z.shape
+    E = np.vstack([Z.T, np.ones((1, n))])  # (d + 1, n)
+    f = np.zeros(d + 1)
+    f[-1] = 1.0
+    u, _ = nnls(E, f)
+    r = E @ u - f
+    if r[-1] > -1e-12 or not np.all(np.isfinite(r)):  # residual 0: the hull contains 0
+        raise ValueError(
+            "`X`, `y` are not linearly separable by a hyperplane through 0 (append a bias "
+            "column with data.add_bias if the separator needs an offset)."
+        )
+    w = -r[:d] / r[-1]
+    w = w / np.linalg.norm(w)
+    margin = float(np.min(Z @ w))
+    if margin <= 0.0:
+        raise ValueError("`X`, `y` are not linearly separable by a hyperplane through 0.")
+    upper = float(np.linalg.norm(Z.T @ u / np.sum(u)))
+    return MaxMargin(w, margin, upper)
 
 
 def _training_inputs(X: ArrayLike, y: ArrayLike, lr: Any, loss: str) -> tuple[Array, Array]:

@@ -251,6 +251,16 @@ def _sign_zero_positive(w, X, y, lr):
     return _python_loop_epoch(w, X, y, lr, hit=lambda z, s, t: jnp.where(s >= 0, 1.0, -1.0) != t)
 
 
+def _book_eq_1_4(w, X, y, lr):
+    """Aggarwal's Eq 1.4 to the letter: w + lr (y - sign(w.x)) x, with jnp.sign(0) = 0."""
+    n = 0
+    for i in range(X.shape[0]):
+        y_hat = jnp.sign(jnp.dot(w, X[i]))
+        w = w + lr * (y[i] - y_hat) * X[i]
+        n = n + (y_hat != y[i])
+    return w, n
+
+
 def _python_if(w, X, y, lr):
     return _python_loop_epoch(w, X, y, lr, hit=lambda z, s, t: z <= 0)
 
@@ -271,6 +281,7 @@ WRONG: dict[str, list[tuple[str, Callable, str]]] = {
             "one after the other",
         ),
         ("sign(0) = +1", _sign_zero_positive, "treats w·x = 0 as +1"),
+        ("the book's Eq 1.4 to the letter", _book_eq_1_4, "Eq 1.4 literally"),
         ("Python if: not jittable", _python_if, "jnp.where"),
         (
             "returns only w",

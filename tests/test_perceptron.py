@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy.optimize import nnls
 
 from course_lib import data, losses, perceptron
 
@@ -406,3 +407,60 @@ def test_docstring_example_runs():
 
     result = doctest.testmod(perceptron, verbose=False)
     assert result.attempted >= 3 and result.failed == 0
+
+
+# ---------------------------------------------------------------- max_margin
+
+
+def test_max_margin_of_two_points_by_hand():
+    # z1 = (1, 0) and z2 = (0, 1): the closest point of their hull to 0 is (1/2, 1/2),
+    # so gamma* = 1/sqrt(2) with w* = (1, 1)/sqrt(2); the labels flip the rows of X.
+    X = np.array([[1.0, 0.0], [0.0, -1.0]])
+    y = np.array([1.0, -1.0])
+    res = perceptron.max_margin(X, y)
+    np.testing.assert_allclose(res.w, [2**-0.5, 2**-0.5], atol=1e-12)
+    assert abs(res.margin - 2**-0.5) < 1e-12
+    assert abs(res.upper - 2**-0.5) < 1e-12
+
+
+def brute_force_margin_2d(X, y, num=200_001):
+    """max over the angle of min_i y_i (cos t, sin t).x_i on a fine grid (an independent oracle,
+    a lower bound on gamma* that is within about R * (pi / num) of it)."""
+    t = np.linspace(0.0, 2 * np.pi, num)
+    U = np.stack([np.cos(t), np.sin(t)], axis=1)  # (num, 2)
+    Z = np.asarray(y, float)[:, None] * np.asarray(X, float)
+    return float(np.max(np.min(U @ Z.T, axis=1)))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_max_margin_against_a_brute_force_angle_search_in_2d(seed):
+    ds = data.linearly_separable(key=jax.random.key(seed), n=30, d=2, margin=0.05)
+    res = perceptron.max_margin(ds.X, ds.y)
+    brute = brute_force_margin_2d(ds.X, ds.y)
+    assert brute <= res.margin + 1e-12  # nothing beats the optimum ...
+    assert res.margin - brute < 1e-4  # ... and the grid gets within its resolution of it
+    assert res.upper - res.margin < 1e-10  # the duality certificate
+    assert abs(np.linalg.norm(res.w) - 1.0) < 1e-12
+
+
+@pytest.mark.parametrize("d", [2, 5])
+def test_max_margin_is_at_least_the_planted_margin(d):
+    ds = data.linearly_separable(key=jax.random.key(7), n=100, d=d, margin=0.02)
+    res = perceptron.max_margin(ds.X, ds.y)
+    Z = np.asarray(ds.y, float)[:, None] * np.asarray(ds.X, float)
+    assert res.margin >= float(np.min(Z @ np.asarray(ds.w_star, float))) - 1e-7
+    assert res.upper - res.margin < 1e-10
+    # optimality: w* is a non-negative combination of the points at the margin (KKT)
+    support = Z[Z @ res.w < res.margin + 1e-9]
+    _, residual = nnls(support.T, res.w)
+    assert residual < 1e-9 and len(support) <= d + 1
+
+
+def test_max_margin_rejects_inseparable_data_and_bad_input():
+    xor = data.xor_pm1()
+    with pytest.raises(ValueError, match="not linearly separable"):
+        perceptron.max_margin(xor.X, xor.y)
+    with pytest.raises(ValueError, match="`y`"):
+        perceptron.max_margin(np.ones((3, 2)), np.array([1.0, 0.0, -1.0]))
+    with pytest.raises(ValueError, match="`X`"):
+        perceptron.max_margin(np.ones(3), np.ones(3))

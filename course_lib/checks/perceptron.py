@@ -140,9 +140,12 @@ def _input_lines(**arrays: Any) -> list[str]:
 
 # Models of common slips, in NumPy: if a student's answer equals one of them (and not the right
 # answer), its hint says what went wrong. They only choose a hint; the reference is the library.
-def _sgd_model(w, X, y, lr, *, update, count=None, sign=1.0, batch=False, count_after=False):
+def _sgd_model(
+    w, X, y, lr, *, update, count=None, sign=1.0, batch=False, count_after=False, factor=None
+):
     """One epoch of a (possibly wrong) rule: ``update(z, score, y)`` decides, ``count(z)``
-    decides what is counted (``None``: the updates)."""
+    decides what is counted (``None``: the updates), ``factor(score, y)`` (default ``y``)
+    multiplies ``lr * x`` in the update."""
     w = np.asarray(w, float).copy()
     X, y = np.asarray(X, float), np.asarray(y, float)
     rows = list(zip(X, y, strict=True))
@@ -160,7 +163,7 @@ def _sgd_model(w, X, y, lr, *, update, count=None, sign=1.0, batch=False, count_
         hit = bool(update(z, w @ xi, yi))
         counted += hit if count is None else bool(count(z))
         if hit:
-            w = w + sign * lr * yi * xi
+            w = w + sign * lr * (yi if factor is None else factor(w @ xi, yi)) * xi
     if count_after:
         counted = sum(bool(yi * (w @ xi) <= 0) for xi, yi in rows)
     return w, counted
@@ -250,6 +253,19 @@ def perceptron_epoch(fn: Callable) -> None:
             (
                 lambda: _sgd_model(case.w, case.X, case.y, 1.0, update=on_mistake),
                 "the learning rate is missing: the update is w + lr * y * x.",
+            ),
+            (
+                # Eq 1.4 to the letter, with sign(0) = 0: a full step 2 lr y x on a mistake,
+                # half of that, lr y x, on a point on the boundary. (It comes after the missing-lr
+                # slip: with lr = 1/2 and no tie, the two give the same answer.)
+                lambda: _sgd_model(
+                    *args, update=on_mistake, factor=lambda s, yi: yi - float(np.sign(s))
+                ),
+                "you implemented the book's Eq 1.4 literally, w + lr (y - sign(w·x)) x: that adds "
+                "2 lr y x on a mistake but only lr y x on a point on the boundary (sign(0) = 0). "
+                "This exercise uses the perceptron rule w + lr y x for every point with "
+                "y (w·x) <= 0: Eq 1.4 with its factor 2 folded into lr, the same step on the "
+                "boundary as everywhere else.",
             ),
             (
                 lambda: _sgd_model(*args, update=on_mistake, sign=-1.0),
