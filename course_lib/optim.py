@@ -225,7 +225,8 @@ def trace(decay: Any, nesterov: bool = False) -> GradientTransformation:
     The book's Nesterov evaluates the gradient at the look-ahead point $W + \beta V$, which an
     ``update(grads, ...)`` function cannot do; the form here (Sutskever et al. 2013, as in
     optax) is the same algorithm written in the shifted variable $\tilde W = W + \beta V$:
-    its iterates are the book's look-ahead points.
+    its iterates are the book's look-ahead points. :func:`nesterov_iterates` turns a path of
+    look-ahead points back into the book's $W$.
     """
     _check("decay", decay, 0.0, 1.0)
 
@@ -483,6 +484,51 @@ def run(
     return Trajectory(history, jnp.concatenate([losses, loss_fn(last)[None]]))
 
 
+def run_noisy(
+    loss_fn: Callable[[Params], Array],
+    optimizer: GradientTransformation,
+    params: Params,
+    steps: int,
+    noise: Any,
+    *,
+    key: Array,
+) -> Trajectory:
+    r"""Like :func:`run`, but every gradient carries additive Gaussian noise: a minibatch stand-in.
+
+    Step $k$ gets $g_k = \nabla L(w_k) + \sigma\,\xi_k$ with $\xi_k \sim N(0, I)$ drawn from
+    its own split of ``key`` ($\sigma$ = ``noise``, which may be traced): an unbiased gradient
+    whose variance $\sigma^2$ per coordinate plays the part of the minibatch noise of SGD
+    (Aggarwal §3.2.8; Goodfellow et al. §8.3.1). Same key, same run. The recorded ``loss`` is
+    the *true* $L(w_k)$, without noise. ``noise=0`` gives exactly :func:`run`.
+    """
+    steps = _validate.positive_int("steps", steps)
+    key = _validate.prng_key("key", key)
+    _check("noise", noise, 0.0, _INF)
+    grad_fn = jax.value_and_grad(loss_fn)
+    leaves, treedef = jax.tree.flatten(params)
+
+    def body(carry, step_key):
+        p, s = carry
+        value, g = grad_fn(p)
+        leaf_keys = jax.random.split(step_key, len(leaves))
+        xi = jax.tree.unflatten(
+            treedef,
+            [
+                jax.random.normal(k, jnp.shape(x), jnp.result_type(x))
+                for k, x in zip(leaf_keys, leaves, strict=True)
+            ],
+        )
+        g = _tree_map(lambda gi, e: gi + noise * e, g, xi)
+        u, s = optimizer.update(g, s, p)
+        return (apply_updates(p, u), s), (p, value)
+
+    (last, _), (history, losses) = jax.lax.scan(
+        body, (params, optimizer.init(params)), jax.random.split(key, steps)
+    )
+    history = _tree_map(lambda h, x: jnp.concatenate([h, x[None]]), history, last)
+    return Trajectory(history, jnp.concatenate([losses, loss_fn(last)[None]]))
+
+
 def minimize(
     loss_fn: Callable[..., Array],
     optimizer: GradientTransformation,
@@ -571,6 +617,38 @@ def steps_to_tolerance(loss: Array, tol: Any, *, stay: bool = False) -> Array:
     return jnp.where(jnp.any(below, axis=-1), first, -1).astype(jnp.int32)
 
 
+def nesterov_iterates(path: Array, momentum: Any) -> Array:
+    r"""The book's Nesterov iterates $W_k$ from the look-ahead points of ``trace(nesterov=True)``.
+
+    Aggarwal's Nesterov (§3.5.2.1) keeps $W$ and evaluates the gradient at $W + \beta V$;
+    :func:`sgd` with ``nesterov=True`` (optax's form) moves the look-ahead point
+    $\tilde W_k = W_k + \beta V_k$ itself. Since $V_k = W_k - W_{k-1}$,
+    $\tilde W_k = (1 + \beta) W_k - \beta W_{k-1}$, so
+    $W_k = (\tilde W_k + \beta W_{k-1}) / (1 + \beta)$ with $W_0 = \tilde W_0$ ($V_0 = 0$): a
+    recursion along the path that holds for any learning rate or schedule. Both sequences reach
+    the same minimum, but a count of iterations "until $L <$ tol" can differ between them (on
+    the bowl from (30, 20) at $\alpha = 0.1$, $\beta = 0.5$: 16 for $\tilde W$, 17 for $W$).
+
+    Args:
+        path: the look-ahead points, shape ``(steps + 1, ...)`` (e.g. :attr:`Trajectory.params`).
+        momentum: $\beta \in [0, 1]$, the one the path was run with (may be traced).
+
+    Returns:
+        The book's $W_0, \dots, W_{\text{steps}}$, the same shape as ``path``.
+    """
+    path = _validate.float_array("path", path)
+    if path.ndim < 1 or path.shape[0] < 1:
+        raise ValueError(f"`path` needs a leading time axis, got shape {tuple(path.shape)}.")
+    _check("momentum", momentum, 0.0, 1.0)
+
+    def body(w_prev, lookahead):
+        w = (lookahead + momentum * w_prev) / (1.0 + momentum)
+        return w, w
+
+    _, rest = jax.lax.scan(body, path[0], path[1:])
+    return jnp.concatenate([path[:1], rest])
+
+
 #: The names of :func:`optimizer_zoo`'s optimizers, in its order.
 ZOO = ("GD", "momentum", "Nesterov", "AdaGrad", "RMSProp", "AdaDelta", "Adam")
 
@@ -584,8 +662,9 @@ def optimizer_zoo(
     book; optax's default starts from 0.1), RMSProp ($\rho = 0.9$, $\epsilon$ inside the root,
     as optax) and Adam (the book's defaults $\rho_f = 0.9$, $\rho = 0.999$, optax's $\epsilon$
     placement) take ``adaptive_learning_rate``: their
-    steps are about $\alpha$ per coordinate whatever the gradient's size, so a fair race gives
-    them their own scale. AdaDelta has no learning rate (the book's form, $\alpha = 1$).
+    steps do not scale with the gradient's size (RMSProp's and Adam's are about $\alpha$ per
+    coordinate while the gradient is steady; AdaGrad's shrink like $\alpha/\sqrt t$), so a fair
+    race gives them their own scale. AdaDelta has no learning rate (the book's form, $\alpha = 1$).
     ``momentum`` is $\beta$ for momentum and Nesterov. All three may be traced.
     """
     return {
@@ -645,7 +724,32 @@ class CGResult(NamedTuple):
     directions: Array  # (steps, d)
 
 
-def conjugate_gradient(A: Array, b: Array, w0: Array, steps: int) -> CGResult:
+def hessian_vector_product(loss_fn: Callable[[Array], Array], w: Array, v: Array) -> Array:
+    r"""$H(w)\,v$ without forming $H$: the derivative of $\nabla L$ at $w$ in the direction $v$.
+
+    ``jax.jvp(jax.grad(loss_fn), (w,), (v,))``: forward mode through the backward pass, about
+    the cost of two gradients and $O(d)$ memory, where the Hessian itself needs $d^2$ numbers.
+    It is the exact form of Aggarwal's finite difference
+    $Hv \approx (\nabla L(w + \delta v) - \nabla L(w))/\delta$ (Eq 3.51), and all that
+    Hessian-free conjugate gradients need (§3.5.6.1; pass
+    ``lambda v: hessian_vector_product(loss_fn, w, v)`` as ``A`` of
+    :func:`conjugate_gradient`).
+
+    Args:
+        loss_fn: a scalar function of a flat parameter vector.
+        w: the point, shape ``(d,)``.
+        v: the direction, shape ``(d,)``.
+    """
+    w = _validate.float_array("w", w, ndim=1)
+    v = _validate.float_array("v", v, ndim=1)
+    if v.shape != w.shape:
+        raise ValueError(f"`v` must have the shape of `w` {tuple(w.shape)}, got {tuple(v.shape)}.")
+    return jax.jvp(jax.grad(loss_fn), (w,), (v.astype(w.dtype),))[1]
+
+
+def conjugate_gradient(
+    A: Array | Callable[[Array], Array], b: Array, w0: Array, steps: int
+) -> CGResult:
     r"""Linear conjugate gradients on $L(w) = \tfrac12 w^\top A w - b^\top w$ (§3.5.6.1).
 
     $q_0 = -\nabla L(w_0)$; exact line search $\alpha_t = -q_t^\top\nabla L(w_t)/(q_t^\top A q_t)$;
@@ -654,34 +758,48 @@ def conjugate_gradient(A: Array, b: Array, w0: Array, steps: int) -> CGResult:
     the directions $A$-conjugate: $q_i^\top A q_j = 0$ for $i \ne j$. On a $d$-dimensional
     quadratic it reaches the minimum in at most $d$ steps (up to rounding).
 
+    CG touches $A$ only through products $A q$, so ``A`` may also be a *function*
+    ``v -> A v``: with :func:`hessian_vector_product` the Hessian is never formed
+    (Hessian-free optimization).
+
     Args:
-        A: symmetric positive definite, shape ``(d, d)``.
+        A: symmetric positive definite, shape ``(d, d)``, or a function computing ``A @ v``
+            for ``v: (d,)``.
         b: shape ``(d,)``.
         w0: start, shape ``(d,)``.
         steps: how many steps (usually ``d``).
     """
-    A = _validate.float_array("A", A, ndim=2)
     b = _validate.float_array("b", b, ndim=1)
     w0 = _validate.float_array("w0", w0, ndim=1)
     d = b.shape[0]
-    if A.shape != (d, d) or w0.shape != (d,):
-        raise ValueError(
-            f"shapes do not match: A {tuple(A.shape)}, b {tuple(b.shape)}, w0 {tuple(w0.shape)}; "
-            "need A (d, d), b (d,), w0 (d,)."
-        )
+    if callable(A):
+        matvec = A
+        if w0.shape != (d,):
+            raise ValueError(
+                f"shapes do not match: b {tuple(b.shape)}, w0 {tuple(w0.shape)}; "
+                "need b (d,), w0 (d,)."
+            )
+    else:
+        A = _validate.float_array("A", A, ndim=2)
+        if A.shape != (d, d) or w0.shape != (d,):
+            raise ValueError(
+                f"shapes do not match: A {tuple(A.shape)}, b {tuple(b.shape)}, "
+                f"w0 {tuple(w0.shape)}; need A (d, d), b (d,), w0 (d,)."
+            )
+        matvec = A.__matmul__
     steps = _validate.positive_int("steps", steps)
 
     def body(carry, _):
         w, q = carry
-        g = A @ w - b
-        Aq = A @ q
+        g = matvec(w) - b
+        Aq = matvec(q)
         curvature = q @ Aq
         safe = jnp.where(curvature > 0, curvature, 1.0)  # q = 0 once converged: stay put
         alpha = jnp.where(curvature > 0, -(q @ g) / safe, 0.0)
         w_next = w + alpha * q
-        g_next = A @ w_next - b
+        g_next = matvec(w_next) - b
         beta = jnp.where(curvature > 0, (Aq @ g_next) / safe, 0.0)
         return (w_next, -g_next + beta * q), (w_next, q)
 
-    (_, _), (ws, qs) = jax.lax.scan(body, (w0, -(A @ w0 - b)), None, length=steps)
+    (_, _), (ws, qs) = jax.lax.scan(body, (w0, -(matvec(w0) - b)), None, length=steps)
     return CGResult(jnp.concatenate([w0[None], ws]), qs)

@@ -274,18 +274,17 @@ def bptt(
     return loss, grads
 
 
-def truncated_loss(
-    params: RNNParams, xs: ArrayLike, targets: ArrayLike, k: int, h0: ArrayLike | None = None
-) -> Array:
-    r"""The loss of Eq 7.3 with ``lax.stop_gradient`` on $h_t$ for every $t$ a multiple of $k$.
+def truncated_forward(
+    params: RNNParams, xs: ArrayLike, k: int, h0: ArrayLike | None = None
+) -> tuple[Array, Array]:
+    r""":func:`forward` with ``lax.stop_gradient`` on $h_t$ for every $t$ a multiple of $k$.
 
-    The value equals :func:`sequence_loss`; its ``jax.grad`` is truncated BPTT over segments of
-    $k$ steps (§7.2.2): gradients never cross a segment boundary. For $k \geq T$ it is full BPTT.
+    The values are those of :func:`forward`; only the derivatives change: nothing flows back
+    across a segment boundary, so $\partial y_t/\partial x_s = 0$ whenever $s$ lies in an earlier
+    segment than $t$ (in particular for every $t - s \geq k$). Returns ``(hs (T, p), ys (T, q))``.
     """
     params = _check_params(params)
     xs = _sequence("xs", xs, params.W_xh.shape[1])
-    T = xs.shape[0]
-    targets = _targets("targets", targets, T, params.W_hy.shape[0])
     k = _validate.positive_int("k", k)
     h0 = _hidden("h0", h0, params.W_hh.shape[0], xs.dtype)
 
@@ -295,9 +294,89 @@ def truncated_loss(
         h = rnn_step(params, h, x)
         return h, h
 
-    _, hs = lax.scan(step, h0, (xs, jnp.arange(1, T + 1)))
-    ys = hs @ params.W_hy.T + params.b_y[None, :]
+    _, hs = lax.scan(step, h0, (xs, jnp.arange(1, xs.shape[0] + 1)))
+    return hs, hs @ params.W_hy.T + params.b_y[None, :]
+
+
+def truncated_loss(
+    params: RNNParams, xs: ArrayLike, targets: ArrayLike, k: int, h0: ArrayLike | None = None
+) -> Array:
+    r"""The loss of Eq 7.3 computed by :func:`truncated_forward` (segments of $k$ steps).
+
+    The value equals :func:`sequence_loss`; its ``jax.grad`` is the truncated-BPTT gradient
+    *estimate*: the sum of every segment's gradient, each backpropagated only within its segment
+    (§7.2.2). For $k \geq T$ it is full BPTT. It costs as much as full BPTT (one backward pass
+    over the whole graph) and makes no update between segments; :func:`train_truncated_bptt` is
+    the book's algorithm.
+    """
+    params = _check_params(params)
+    xs = _sequence("xs", xs, params.W_xh.shape[1])
+    targets = _targets("targets", targets, xs.shape[0], params.W_hy.shape[0])
+    _, ys = truncated_forward(params, xs, k, h0)
     return jnp.sum(_step_losses(ys, targets))
+
+
+@functools.partial(jax.jit, static_argnames=("k",))
+def _train_truncated(params, xs, targets, h0, learning_rate, k):
+    n = xs.shape[0] // k
+    segments = (xs.reshape(n, k, xs.shape[1]), targets.reshape(n, k))
+    tx = optim.adam(learning_rate)
+
+    def segment(carry, inp):
+        params, opt_state, h = carry
+        x, t = inp
+
+        def loss(p):  # forward and backward over this segment only, from the carried state
+            hs, ys = forward(p, x, h)
+            return jnp.sum(_step_losses(ys, t)), hs[-1]
+
+        (value, h_end), grads = jax.value_and_grad(loss, has_aux=True)(params)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return (optim.apply_updates(params, updates), opt_state, h_end), value
+
+    (params, _, h), losses = lax.scan(segment, (params, tx.init(params), h0), segments)
+    return params, losses, h
+
+
+def train_truncated_bptt(
+    params: RNNParams,
+    xs: ArrayLike,
+    targets: ArrayLike,
+    *,
+    k: int,
+    learning_rate: Any = 1e-2,
+    h0: ArrayLike | None = None,
+) -> tuple[RNNParams, Array, Array]:
+    r"""Truncated BPTT as Aggarwal §7.2.2 describes it: one pass over a long sequence in segments.
+
+    The sequence is cut into $T/k$ segments of $k$ steps. For each segment in turn: run the
+    forward pass from the state carried over from the previous segment (a constant: no
+    gradient flows into it), backpropagate through these $k$ steps only, and **update the
+    weights** (one Adam step), before the next segment is read with the new weights. The
+    backward pass stores $k$ steps, not $T$, and the weights move $T/k$ times per pass. All
+    segments run in one ``lax.scan`` under ``jit`` ($k$ fixes the shapes; the learning rate
+    is traced).
+
+    Args: ``xs (T, d)``, ``targets (T,)`` int ids, ``k`` a divisor of $T$, ``h0 (p,)``.
+    Returns ``(params, losses (T/k,), h_T)``: the trained weights, each segment's summed
+    cross-entropy *before* its update, and the last state.
+    """
+    params = _check_params(params)
+    xs = _sequence("xs", xs, params.W_xh.shape[1])
+    T = xs.shape[0]
+    targets = _targets("targets", targets, T, params.W_hy.shape[0])
+    k = _validate.positive_int("k", k)
+    if T % k:
+        raise ValueError(f"`k` must divide the sequence length T = {T}, got k = {k}.")
+    _validate.positive("learning_rate", learning_rate)
+    h0 = _hidden("h0", h0, params.W_hh.shape[0], xs.dtype)
+    lr = jnp.asarray(learning_rate, xs.dtype)
+    return _train_truncated(params, xs, targets, h0, lr, k)
+
+
+def train_truncated_bptt_cache_size() -> int:
+    """Number of compiled versions of :func:`train_truncated_bptt` (one per ``k`` and shape)."""
+    return _train_truncated._cache_size()
 
 
 # -------------------------------------------------------------------------- vanishing / exploding
@@ -322,6 +401,43 @@ def recurrent_matrix(
     else:
         W = A / np.max(np.abs(np.linalg.eigvals(A)))
     return jnp.asarray(spectral_radius * W, dtype=jnp.result_type(float))
+
+
+def nonnormal_parts(*, key: PRNGKey, size: int) -> tuple[Array, Array]:
+    r"""Orthogonal $Q$ and nilpotent $N$ with $\rho(\rho\,Q + s\,N) = \rho$ for every $s$ (§7.3).
+
+    Built from a real Schur form: with $V$ a random orthogonal matrix, $B$ block diagonal
+    with random $2\times2$ rotations (and a 1 if ``size`` is odd; ``size`` $\geq 3$) and $S$
+    random, *strictly* block-upper-triangular (zero on and below the diagonal blocks), scaled
+    to $\|S\|_2 = 1$,
+
+    $$Q = VBV^\top,\qquad N = VSV^\top .$$
+
+    $W = \rho Q + sN = V(\rho B + sS)V^\top$ is block triangular in the basis $V$, so its
+    eigenvalues are those of $\rho B$: modulus $\rho$, whatever $s$. For $s = 0$, $W$ is normal
+    and $\|W^k\|_2 = \rho^k$; for $s > 0$ it is non-normal, $\|W\|_2 > \rho$, and $\|W^k\|_2$ can
+    grow for a while before it decays (the radius sets only the long-run rate,
+    $\|W^k\|_2^{1/k}\to\rho$). Returns ``(Q, N)``, each ``(size, size)``.
+    """
+    _validate.prng_key("key", key)
+    n = _validate.positive_int("size", size)
+    if n < 3:
+        raise ValueError(f"`size` must be at least 3 (N is zero for one 2x2 block), got {n}.")
+    k1, k2, k3 = jax.random.split(key, 3)
+    dt = jnp.result_type(float)
+    A = np.asarray(jax.random.normal(k1, (n, n), dt), dtype=np.float64)
+    V, R = np.linalg.qr(A)
+    V = V * np.where(np.diag(R) < 0, -1.0, 1.0)[None, :]
+    angles = np.asarray(jax.random.uniform(k2, (n // 2,), dt, 0.0, np.pi), dtype=np.float64)
+    B, block = np.zeros((n, n)), np.arange(n) // 2  # block[i]: the diagonal block of row i
+    for i, a in enumerate(angles):
+        B[2 * i : 2 * i + 2, 2 * i : 2 * i + 2] = [[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]
+    if n % 2:
+        B[-1, -1] = 1.0
+    S = np.asarray(jax.random.normal(k3, (n, n), dt), dtype=np.float64)
+    S = np.where(block[:, None] < block[None, :], S, 0.0)
+    S = S / np.linalg.norm(S, 2)
+    return jnp.asarray(V @ B @ V.T, dtype=dt), jnp.asarray(V @ S @ V.T, dtype=dt)
 
 
 def spectral_radius(W: ArrayLike) -> float:
@@ -449,17 +565,26 @@ def readout_predict(states: ArrayLike, W_out: ArrayLike) -> Array:
 
 
 def mackey_glass(
-    n: int, *, tau: int = 17, beta: float = 0.2, gamma: float = 0.1, power: float = 10.0
+    n: int,
+    *,
+    tau: int = 17,
+    beta: float = 0.2,
+    gamma: float = 0.1,
+    power: float = 10.0,
+    initial: float = 1.2,
 ) -> Array:
     r"""A Mackey-Glass-like chaotic series by unit-step Euler integration (a test series for §7.4).
 
-    $x_{t+1} = x_t + \beta\, x_{t-\tau}/(1 + x_{t-\tau}^{n}) - \gamma x_t$, with $x \equiv 1.2$
-    before the start; returns ``(n,)``. Deterministic, so no key.
+    $x_{t+1} = x_t + \beta\, x_{t-\tau}/(1 + x_{t-\tau}^{n}) - \gamma x_t$, with $x \equiv$
+    ``initial`` (1.2) before the start; returns ``(n,)``. Deterministic, so no key. Chaotic with
+    the defaults: two starts $10^{-12}$ apart are $10^{-2}$ apart after about 3000 steps
+    (``tests/test_rnn.py``).
     """
     n = _validate.positive_int("n", n)
     tau = _validate.positive_int("tau", tau)
     dt = jnp.result_type(float)
-    buf0 = jnp.full((tau + 1,), 1.2, dt)  # buf[0] = x_{t-tau}, buf[-1] = x_t
+    _validate.positive("initial", initial)
+    buf0 = jnp.full((tau + 1,), initial, dt)  # buf[0] = x_{t-tau}, buf[-1] = x_t
 
     def step(buf, _):
         x, xd = buf[-1], buf[0]
@@ -648,6 +773,23 @@ def remember_first_bit_data(*, key: PRNGKey, n: int, gap: int) -> tuple[Array, A
     bits = jax.random.rademacher(key, (n, gap + 1), dt)
     marker = jnp.zeros((n, gap + 1), dt).at[:, 0].set(1.0)
     return jnp.stack([bits, marker], axis=-1), (bits[:, 0] > 0).astype(jnp.int32)
+
+
+def delayed_copy_data(*, key: PRNGKey, length: int, delay: int) -> tuple[Array, Array]:
+    r"""A stream for truncated BPTT (§7.2.2): output the bit read ``delay`` steps ago.
+
+    One long sequence of random bits $b_t\in\{-1,+1\}$ (one feature per step); the target at
+    step $t$ is the class of $b_{t-\text{delay}}$ (0 for -1, 1 for +1). The first ``delay``
+    targets are bits drawn before the stream starts (unpredictable). Predicting the target
+    needs a memory of exactly ``delay`` steps.
+
+    Returns ``xs (length, 1)`` and int32 ``targets (length,)``.
+    """
+    _validate.prng_key("key", key)
+    length = _validate.positive_int("length", length)
+    delay = _validate.positive_int("delay", delay)
+    bits = jax.random.rademacher(key, (length + delay,), jnp.result_type(float))
+    return bits[delay:, None], (bits[:length] > 0).astype(jnp.int32)
 
 
 def sequence_logits(params: LSTMParams | GRUParams | RNNParams, xs: Array) -> Array:
@@ -845,44 +987,72 @@ def train_language_model(
 
 class GradientProfile(NamedTuple):
     r"""What the spectral-radius widget shows: $\|\partial h_T/\partial h_t\|_2$, ``(T+1,)``,
-    for the linear and the tanh recurrence, and the BPTT gradient norm
-    $\|\nabla_{W_{hh}} L\|_F$ (a scalar) of the tanh RNN."""
+    for the linear and the tanh recurrence, the BPTT gradient norm $\|\nabla_{W_{hh}} L\|_F$
+    (a scalar) of the tanh RNN, and the spectral norm $\|W_{hh}\|_2$ (a scalar), which bounds
+    every entry: $\|\partial h_T/\partial h_t\|_2 \leq \|W_{hh}\|_2^{T-t}$ (tanh$'\leq 1$)."""
 
     linear: Array
     tanh: Array
     grad_norm: Array
+    spectral_norm: Array
 
 
 @jax.jit
-def _gradient_profile(params, W_unit, xs, targets, rho):
-    params = params._replace(W_hh=rho * W_unit)
+def _gradient_profile(params, W_unit, N_unit, xs, targets, rho, shear):
+    params = params._replace(W_hh=rho * W_unit + shear * N_unit)
     lin = hidden_jacobian_norms(params, xs, activation="linear")
     th = hidden_jacobian_norms(params, xs, activation="tanh")
     _, grads = bptt(params, xs, targets)
-    return GradientProfile(lin, th, jnp.linalg.norm(grads.W_hh))
+    return GradientProfile(
+        lin, th, jnp.linalg.norm(grads.W_hh), jnp.linalg.norm(params.W_hh, ord=2)
+    )
 
 
 def gradient_profile(
-    params: RNNParams, W_unit: ArrayLike, xs: ArrayLike, targets: ArrayLike, rho: Any
+    params: RNNParams,
+    W_unit: ArrayLike,
+    xs: ArrayLike,
+    targets: ArrayLike,
+    rho: Any,
+    *,
+    N_unit: ArrayLike | None = None,
+    shear: Any = 0.0,
 ) -> GradientProfile:
-    r"""Jacobian-product norms and the BPTT gradient norm with $W_{hh} = \rho\,W_{unit}$ (§7.3).
+    r"""Jacobian-product norms and BPTT gradient norm with $W_{hh} = \rho\,W_{unit} + sN$ (§7.3).
 
     ``W_unit (p, p)`` should have spectral radius 1 (e.g. :func:`recurrent_matrix` with
-    ``spectral_radius=1``), so $\rho$ *is* the spectral radius of $W_{hh}$. ``params`` supplies
-    $W_{xh}, W_{hy}$ and the biases (its $W_{hh}$ is replaced); ``xs (T, d)``, ``targets (T,)``.
-    $\rho$ is a traced argument: a new value never recompiles (see
-    :func:`gradient_profile_cache_size`). Returns a :class:`GradientProfile`.
+    ``spectral_radius=1``), so with $s = 0$ (the default) $\rho$ *is* the spectral radius of
+    $W_{hh}$. ``N_unit (p, p)`` (zeros by default) adds a non-normal part of size ``shear``
+    $= s$; with ``(W_unit, N_unit)`` from :func:`nonnormal_parts` the spectral radius stays
+    $\rho$ for every $s$ while $\|W_{hh}\|_2$ grows. ``params`` supplies $W_{xh}, W_{hy}$ and
+    the biases (its $W_{hh}$ is replaced); ``xs (T, d)``, ``targets (T,)``. $\rho$ and $s$ are
+    traced arguments: a new value never recompiles (see :func:`gradient_profile_cache_size`).
+    Returns a :class:`GradientProfile`.
     """
     params = _check_params(params)
     p = params.W_hh.shape[0]
     W_unit = _validate.float_array("W_unit", W_unit, ndim=2)
     if W_unit.shape != (p, p):
         raise ValueError(f"`W_unit` must have shape ({p}, {p}), got {tuple(W_unit.shape)}.")
+    if N_unit is None:
+        N_unit = jnp.zeros((p, p), params.W_hh.dtype)
+    N_unit = _validate.float_array("N_unit", N_unit, ndim=2)
+    if N_unit.shape != (p, p):
+        raise ValueError(f"`N_unit` must have shape ({p}, {p}), got {tuple(N_unit.shape)}.")
     xs = _sequence("xs", xs, params.W_xh.shape[1])
     targets = _targets("targets", targets, xs.shape[0], params.W_hy.shape[0])
     _validate.positive("rho", rho, allow_zero=True)
-    rho = jnp.asarray(rho, params.W_hh.dtype)
-    return _gradient_profile(params, W_unit.astype(params.W_hh.dtype), xs, targets, rho)
+    _validate.positive("shear", shear, allow_zero=True)
+    dt = params.W_hh.dtype
+    return _gradient_profile(
+        params,
+        W_unit.astype(dt),
+        N_unit.astype(dt),
+        xs,
+        targets,
+        jnp.asarray(rho, dt),
+        jnp.asarray(shear, dt),
+    )
 
 
 def gradient_profile_cache_size() -> int:

@@ -413,18 +413,35 @@ def code_size_explorer(
 # ch03b_optimizers: the optimizer race on the bowl L = x^2 + b y^2.
 
 
-def bowl(w: Array, b: Any = 4.0) -> Array:
-    r"""The bowl $L = x^2 + b\,y^2$ of Aggarwal Fig 3.9 ($b = 4$; $b = 1$ is the round one).
+def bowl(w: Array, b: Any = 4.0, angle: Any = 0.0) -> Array:
+    r"""The bowl $L = x^2 + b\,y^2$ of Aggarwal Fig 3.9 ($b = 4$; $b = 1$ is the round one),
+    optionally turned by ``angle`` (radians): $L = u^2 + b\,v^2$ with
+    $(u, v) = (x\cos\theta + y\sin\theta,\; -x\sin\theta + y\cos\theta)$. The same
+    eigenvalues, but at $\theta \ne 0$ the Hessian is no longer diagonal in $(x, y)$.
 
     ``w`` has shape ``(2, ...)``: a point, or a grid of points stacked on the first axis.
     """
-    return w[0] ** 2 + b * w[1] ** 2
+    c, s = jnp.cos(angle), jnp.sin(angle)
+    u, v = c * w[0] + s * w[1], c * w[1] - s * w[0]
+    return u**2 + b * v**2
+
+
+_NESTEROV = optim.ZOO.index("Nesterov")
 
 
 @functools.partial(jax.jit, static_argnames=("steps",))
-def _race(lr, adaptive_lr, beta, b, start, *, steps: int):
+def _race(lr, adaptive_lr, beta, b, angle, start, *, steps: int):
+    # Turn the start with the bowl, so that the problem is the same one seen in turned axes.
+    c, s = jnp.cos(angle), jnp.sin(angle)
+    start = jnp.stack([c * start[0] - s * start[1], s * start[0] + c * start[1]])
     zoo = optim.optimizer_zoo(lr, adaptive_lr, beta)
-    return optim.race(lambda w: bowl(w, b), list(zoo.values()), start, steps)
+    out = optim.race(lambda w: bowl(w, b, angle), list(zoo.values()), start, steps)
+    # Nesterov's iterates in optax's form are the look-ahead points W + beta V: show the book's W.
+    book_w = optim.nesterov_iterates(out.params[_NESTEROV], beta)
+    book_loss = jax.vmap(lambda w: bowl(w, b, angle))(book_w)
+    return optim.Trajectory(
+        out.params.at[_NESTEROV].set(book_w), out.loss.at[_NESTEROV].set(book_loss)
+    )
 
 
 def race_cache_size() -> int:
@@ -446,15 +463,20 @@ def race_bowl(
     adaptive_lr: float,
     beta: float,
     b: float = 4.0,
+    angle: float = 0.0,
     *,
     start: tuple[float, float] = (30.0, 20.0),
     steps: int = 300,
     tol: float = 1e-6,
 ) -> RaceResult:
-    r"""Race the seven methods of :func:`course_lib.optim.optimizer_zoo` on $x^2 + b\,y^2$.
+    r"""Race the seven methods of :func:`course_lib.optim.optimizer_zoo` on $x^2 + b\,y^2$,
+    turned by ``angle`` radians (:func:`bowl`) together with ``start``: the same problem in
+    turned axes, on which GD, momentum and Nesterov take the same (turned) steps.
 
-    One call of one jitted ``lax.scan``; ``lr``, ``adaptive_lr``, ``beta`` and ``b`` are traced,
-    so new values never recompile (only a new ``steps`` does).
+    One call of one jitted ``lax.scan``; ``lr``, ``adaptive_lr``, ``beta``, ``b`` and ``angle``
+    are traced, so new values never recompile (only a new ``steps`` does). Nesterov's row holds
+    the book's iterates $W$ (:func:`course_lib.optim.nesterov_iterates`), not optax's
+    look-ahead points $W + \beta V$.
     """
     f = jnp.result_type(float)
     out = _race(
@@ -462,6 +484,7 @@ def race_bowl(
         jnp.asarray(adaptive_lr, f),
         jnp.asarray(beta, f),
         jnp.asarray(b, f),
+        jnp.asarray(angle, f),
         jnp.asarray(start, f),
         steps=steps,
     )
@@ -477,6 +500,7 @@ def draw_race(
     methods: Iterable[str],
     t: int,
     b: float,
+    angle: float = 0.0,
     *,
     tol: float = 1e-6,
     width: float = 4.6,
@@ -490,13 +514,14 @@ def draw_race(
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(2 * width, height))
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.92, wspace=0.22)
     plotting.loss_contours(
-        ax, lambda w: bowl(w, b), levels=np.geomspace(10, 4000, 9), resolution=81
+        ax, lambda w: bowl(w, b, angle), levels=np.geomspace(10, 4000, 9), resolution=81
     )
     plotting.optimizer_paths(
         ax, {m: np.clip(result.paths[index[m]], -1e3, 1e3) for m in chosen}, upto=t
     )
     # Plain text, no mathtext: parsing "$...$" anew for every frame cost more than the plot.
-    ax.set_title(f"L = x² + {b:.3g} y²,  iteration {t}")
+    turned = f", turned {np.degrees(angle):.0f}°" if angle else ""
+    ax.set_title(f"L = x² + {b:.3g} y²{turned},  iteration {t}")
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     plotting.loss_curves(
@@ -523,15 +548,20 @@ def optimizer_race(*, steps: int = 300, tol: float = 1e-6) -> Demo:
 
     Controls: ``lr`` ($\alpha$ of GD, momentum and Nesterov), ``adaptive_lr`` ($\alpha$ of
     AdaGrad, RMSProp and Adam), ``beta`` (momentum), ``b`` (the bowl's $y$ curvature),
+    ``angle`` (degrees the bowl is turned by: the adaptive methods lose their edge when its
+    axes are not the coordinate axes),
     ``methods`` (which to show) and ``t`` (the iteration shown; the play button animates it).
     All seven methods are computed at once by one jitted scan; ``methods`` and ``t`` only redraw.
     """
 
-    def compute(lr: float, adaptive_lr: float, beta: float, b: float) -> RaceResult:
-        return race_bowl(lr, adaptive_lr, beta, b, steps=steps, tol=tol)
+    def compute(
+        lr: float, adaptive_lr: float, beta: float, b: float, angle: float = 0.0
+    ) -> RaceResult:
+        return race_bowl(lr, adaptive_lr, beta, b, np.radians(angle), steps=steps, tol=tol)
 
     def draw(result: RaceResult, values: dict[str, Any]) -> Figure:
-        return draw_race(result, values["methods"], values["t"], values["b"], tol=tol)
+        angle = np.radians(values.get("angle", 0.0))
+        return draw_race(result, values["methods"], values["t"], values["b"], angle, tol=tol)
 
     slider = {"continuous_update": False, "style": {"description_width": "initial"}}
     controls = {
@@ -549,7 +579,7 @@ def optimizer_race(*, steps: int = 300, tol: float = 1e-6) -> Demo:
             value=1.0,
             base=10,
             min=-1.5,
-            max=1,
+            max=1.5,
             step=0.05,
             description="α (AdaGrad, RMSProp, Adam)",
             readout_format=".3f",
@@ -559,6 +589,9 @@ def optimizer_race(*, steps: int = 300, tol: float = 1e-6) -> Demo:
             value=0.5, min=0.0, max=0.99, step=0.01, description="momentum β", **slider
         ),
         "b": W.FloatSlider(value=4.0, min=1.0, max=10.0, step=0.5, description="bowl b", **slider),
+        "angle": W.FloatSlider(
+            value=0.0, min=0.0, max=90.0, step=5.0, description="bowl turned by (°)", **slider
+        ),
         "methods": W.SelectMultiple(
             options=list(optim.ZOO),
             value=("GD", "momentum", "Adam"),
@@ -966,37 +999,40 @@ def conv_slider(x: Array | None = None, w: Array | None = None) -> Demo:
 def spectral_radius_explorer(
     *, hidden: int = 16, steps: int = 40, input_dim: int = 3, output_dim: int = 5, seed: int = 0
 ) -> Demo:
-    r"""Move the spectral radius $\rho$ of $W_{hh}$; see $\|\partial h_T/\partial h_t\|_2$ by step.
+    r"""Move the spectral radius $\rho$ of $W_{hh}$ and its non-normal part $s$; see
+    $\|\partial h_T/\partial h_t\|_2$ by step.
 
     One fixed random RNN (input and output weights, a random input sequence and targets) whose
-    recurrent matrix is $W_{hh} = \rho\,Q$, $Q$ a random orthogonal matrix (spectral radius 1).
-    Draws the Jacobian-product norms for the linear and the tanh recurrence on a log scale, with
-    the linear law $\rho^{T-t}$ for reference, and reports the BPTT gradient norm
-    $\|\nabla_{W_{hh}}L\|_F$ (:func:`course_lib.rnn.gradient_profile`, $\rho$ traced: moving
-    the slider never recompiles).
+    recurrent matrix is $W_{hh} = \rho\,Q + s\,N$ (:func:`course_lib.rnn.nonnormal_parts`:
+    $Q$ orthogonal, $N$ nilpotent in $Q$'s Schur basis), so its spectral radius is $\rho$ for
+    every $s$; $s = 0$ gives a normal matrix. Draws the Jacobian-product norms for the linear
+    and the tanh recurrence on a log scale, with the long-run law $\rho^{T-t}$ and the bound
+    $\|W_{hh}\|_2^{T-t}$, and reports the BPTT gradient norm $\|\nabla_{W_{hh}}L\|_F$
+    (:func:`course_lib.rnn.gradient_profile`, $\rho$ and $s$ traced: moving a slider never
+    recompiles).
     """
     k = jax.random.split(jax.random.key(seed), 4)
     params = rnn.init(key=k[0], input_dim=input_dim, hidden_dim=hidden, output_dim=output_dim)
-    W_unit = rnn.recurrent_matrix(key=k[1], size=hidden, spectral_radius=1.0, normal=True)
+    W_unit, N_unit = rnn.nonnormal_parts(key=k[1], size=hidden)
     xs = jax.random.normal(k[2], (steps, input_dim))
     targets = jax.random.randint(k[3], (steps,), 0, output_dim)
 
-    def compute(rho: float) -> Any:
-        prof = rnn.gradient_profile(params, W_unit, xs, targets, rho)
+    def compute(rho: float, shear: float = 0.0) -> Any:
+        prof = rnn.gradient_profile(params, W_unit, xs, targets, rho, N_unit=N_unit, shear=shear)
         return jax.tree.map(np.asarray, prof)
 
     def draw(prof: Any, values: dict[str, Any]) -> Figure:
         rho = values["rho"]
         fig, (ax,) = plotting.figure(1, width=6.0, height=3.6)
         plotting.jacobian_norms(ax, {"linear": prof.linear, "tanh": prof.tanh})
-        back = np.arange(steps + 1)
-        ax.plot(
-            back, np.maximum(rho ** back.astype(float), 1e-30), "k:", lw=1, label="$\\rho^{T-t}$"
-        )
+        back = np.arange(steps + 1).astype(float)
+        ax.plot(back, np.maximum(rho**back, 1e-30), "k:", lw=1, label="$\\rho^{T-t}$")
+        bound = np.minimum(float(prof.spectral_norm) ** back, 1e30)
+        ax.plot(back, np.maximum(bound, 1e-30), "k--", lw=0.8, label="$\\|W_{hh}\\|_2^{T-t}$")
         ax.legend(fontsize=8)
         ax.set_ylim(1e-12, 1e12)
         ax.set_title(
-            f"$\\rho = {rho:.2f}$: "
+            f"$\\rho = {rho:.2f}$, $\\|W_{{hh}}\\|_2$ = {float(prof.spectral_norm):.2f}: "
             f"$\\|\\partial h_T/\\partial h_0\\|$ = {prof.linear[0]:.2g} (linear), "
             f"{prof.tanh[0]:.2g} (tanh); "
             f"$\\|\\nabla_{{W_{{hh}}}}L\\|$ = {float(prof.grad_norm):.3g}",
@@ -1013,10 +1049,20 @@ def spectral_radius_explorer(
             description="ρ(W_hh)",
             readout_format=".2f",
             continuous_update=False,
-        )
+        ),
+        "shear": W.FloatSlider(
+            value=0.0,
+            min=0.0,
+            max=2.0,
+            step=0.1,
+            description="non-normal s",
+            readout_format=".1f",
+            continuous_update=False,
+        ),
     }
     demo = Demo(controls, compute, draw)
-    demo.params, demo.W_unit, demo.xs, demo.targets = params, W_unit, xs, targets
+    demo.params, demo.W_unit, demo.N_unit = params, W_unit, N_unit
+    demo.xs, demo.targets = xs, targets
     return demo
 
 

@@ -270,3 +270,20 @@ def test_messages_are_friendly_when_the_function_returns_nothing(check):
     assert "Traceback" not in rendered and 'File "' not in rendered
     assert str(info.value).startswith("✘ ")
     assert check.__name__ in str(info.value)
+
+
+def test_batchnorm_backward_names_a_dropped_eps_and_shows_the_difference():
+    """Without eps in sqrt(var + eps) the gradients differ only in the 4th-5th digit when eps is
+    small: the message must show digits where they differ, and the hint must name eps."""
+
+    def no_eps(x, gm, e, g):
+        return _bn_backward_numpy(x, gm, 0.0, g)
+
+    with pytest.raises(CheckFailed) as info:
+        checks.batchnorm_backward(no_eps)
+    message = str(info.value)
+    assert "eps is missing" in message
+    expected = next(line for line in message.splitlines() if "expected g_" in line)
+    got = next(line for line in message.splitlines() if line.lstrip().startswith("got      g_"))
+    value = lambda line: line.split("=", 1)[1].split("shape")[0].strip()  # noqa: E731
+    assert value(expected) != value(got), message  # the values visibly differ

@@ -101,7 +101,9 @@ def _bptt_np(W_xh, W_hh, W_hy, xs, targets, *, slip=None):
         g_y[targets[t]] -= 1.0
         g_h = W_hy.T @ g_y + future
         g_a = g_h if slip == "no tanh'" else np.diag(1 - hs[t] ** 2) @ g_h
-        future = (W_hh if slip == "no transpose" else W_hh.T) @ g_a
+        future = (W_hh if slip == "no transpose" else W_hh.T) @ (
+            g_h if slip == "message skips tanh'" else g_a
+        )
         h_prev = hs[t - 1] if t else np.zeros(p)
         contrib = [np.outer(g_a, xs[t]), np.outer(g_a, h_prev), np.outer(g_y, hs[t])]
         if slip == "last step only":
@@ -124,6 +126,7 @@ def test_bptt_grads_passes_jax_grad_and_a_numpy_loop(capsys):
         ("no tanh'", "tanh'"),
         ("no transpose", "transpose"),
         ("last step only", "SUM over t"),
+        ("message skips tanh'", r"W_hh.T @ g_h skips it"),
     ],
 )
 def test_bptt_grads_fails_common_mistakes(slip, hint):
@@ -240,9 +243,9 @@ def test_esn_readout_fails_common_mistakes(wrong, hint):
 # ------------------------------------------------------------------------------ Exercise 7.4
 
 
-def _fixed_point_np(W, b, steps, *, jac="right", start=0.5):
+def _fixed_point_np(W, b, h0, steps, *, jac="right", start=None):
     W, b = np.asarray(W, np.float64), np.asarray(b, np.float64)
-    h = np.full(W.shape[0], start)
+    h = np.array(h0 if start is None else np.full(W.shape[0], start), np.float64)
     for _ in range(steps):
         h = 0.5 * (1 + np.tanh((W @ h + b) / 2))  # sigmoid written through tanh
     if jac == "right":
@@ -251,6 +254,8 @@ def _fixed_point_np(W, b, steps, *, jac="right", start=0.5):
         J = 0.25 * W
     elif jac == "W":
         J = W
+    elif jac == "norm":  # the spectral norm instead of the radius
+        return h, float(np.linalg.norm(np.diag(h * (1 - h)) @ W, 2))
     else:  # sigma applied to h again
         s = 1 / (1 + np.exp(-h))
         J = np.diag(s * (1 - s)) @ W
@@ -263,17 +268,53 @@ def test_sigmoid_fixed_point_passes_a_numpy_loop(capsys):
 
 
 def test_exercise_74_answer_is_vanishing():
-    h, rho = _fixed_point_np(np.full((2, 2), 3.5), np.zeros(2), 200)
+    h, rho = _fixed_point_np(np.full((2, 2), 3.5), np.zeros(2), np.full(2, 0.5), 200)
     assert 0.999 < h[0] < 1 and rho < 1e-2  # the course map's worked answer: ~6.4e-3
+
+
+def test_exercise_74_bias_minus_3p5_is_an_unstable_fixed_point():
+    """Oracle for the solution's b = -3.5 discussion, independent of the check's code.
+
+    On the diagonal h = (u, u) the net is the scalar map f(u) = sigmoid(7u - 3.5). u = 0.5 is
+    a fixed point with f'(0.5) = 7/4 > 1 (central differences), so it repels: a perturbation
+    grows by about 7/4 per step until the state settles at a stable fixed point, where the
+    step Jacobian's spectral radius is below 1 (a stable state means vanishing gradients).
+    """
+
+    def f(u):
+        return 1.0 / (1.0 + np.exp(-(7.0 * u - 3.5)))
+
+    assert f(0.5) == 0.5  # sigmoid(0) = 1/2 exactly
+    slope = (f(0.5 + 1e-6) - f(0.5 - 1e-6)) / 2e-6
+    np.testing.assert_allclose(slope, 1.75, rtol=1e-9)
+    for sign in (1.0, -1.0):
+        u, gaps = 0.5 + sign * 1e-6, []
+        for _ in range(200):
+            u = f(u)
+            gaps.append(abs(u - 0.5))
+        np.testing.assert_allclose(gaps[4] / gaps[3], 1.75, rtol=1e-4)  # still linear
+        assert gaps[-1] > 0.4  # it left: 0.962 or 0.038
+        assert abs(f(u) - u) < 1e-12  # ... for a fixed point
+        J = np.diag([u * (1 - u)] * 2) @ np.full((2, 2), 3.5)
+        rho = float(np.max(np.abs(np.linalg.eigvals(J))))
+        assert rho < 0.3  # stable: gradients through it shrink by rho per step
+        # the check's reference agrees, from either side
+        h, r = _fixed_point_np(
+            np.full((2, 2), 3.5), np.full(2, -3.5), np.full(2, 0.5 + sign * 1e-6), 200
+        )
+        np.testing.assert_allclose(h, [u, u], rtol=1e-9)
+        np.testing.assert_allclose(r, rho, rtol=1e-9)
 
 
 @pytest.mark.parametrize(
     ("wrong", "hint"),
     [
-        (lambda W, b, s: _fixed_point_np(W, b, s, jac="bound"), "upper bound"),
-        (lambda W, b, s: _fixed_point_np(W, b, s, jac="W"), "not W alone"),
-        (lambda W, b, s: _fixed_point_np(W, b, s, jac="sigma twice"), "again"),
-        (lambda W, b, s: _fixed_point_np(W, b, s, start=0.0), "start at h = 0.5"),
+        (lambda W, b, h0, s: _fixed_point_np(W, b, h0, s, jac="bound"), "upper bound"),
+        (lambda W, b, h0, s: _fixed_point_np(W, b, h0, s, jac="W"), "not W alone"),
+        (lambda W, b, h0, s: _fixed_point_np(W, b, h0, s, jac="sigma twice"), "again"),
+        (lambda W, b, h0, s: _fixed_point_np(W, b, h0, s, jac="norm"), "spectral RADIUS"),
+        (lambda W, b, h0, s: _fixed_point_np(W, b, h0, s, start=0.5), "unstable"),
+        (lambda W, b, h0, s: _fixed_point_np(W, b, h0, s, start=0.0), "start at h0"),
     ],
 )
 def test_sigmoid_fixed_point_fails_common_mistakes(wrong, hint):

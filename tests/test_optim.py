@@ -501,3 +501,143 @@ def test_linear_decay_goes_from_init_to_the_final_fraction():
         optim.linear_decay(0.2, 100, 1.5)
     with pytest.raises(ValueError, match=r"`steps`"):
         optim.linear_decay(0.2, 0)
+
+
+# ------------------------------------------------------------------------------ issue 14 additions
+
+
+def _nesterov_by_the_book(w0, alpha, beta, steps):
+    """Aggarwal §3.5.2.1 in NumPy: V <- beta V - alpha grad L(W + beta V); W <- W + V."""
+    W, V = np.asarray(w0, dtype=np.float64), np.zeros(2)
+    path = [W.copy()]
+    for _ in range(steps):
+        V = beta * V - alpha * np.array([2.0, 8.0]) * (W + beta * V)
+        W = W + V
+        path.append(W.copy())
+    return np.array(path)
+
+
+def test_nesterov_iterates_recover_the_books_W_from_the_lookahead_points():
+    start = jnp.array([30.0, 20.0])
+    for alpha, beta in [(0.1, 0.5), (0.05, 0.9), (0.2, 0.0)]:
+        look = optim.run(bowl, optim.sgd(alpha, momentum=beta, nesterov=True), start, 60)
+        book = _nesterov_by_the_book(start, alpha, beta, 60)
+        np.testing.assert_allclose(
+            optim.nesterov_iterates(look.params, beta), book, rtol=1e-10, atol=1e-12
+        )
+    # The off-by-one of the lecture: the book's W first has L < 1e-6 at iteration 17 (from
+    # (30, 20), alpha = 0.1, beta = 0.5); optax's look-ahead point W + beta V at 16.
+    book = _nesterov_by_the_book(start, 0.1, 0.5, 60)
+    book_loss = book[:, 0] ** 2 + 4 * book[:, 1] ** 2
+    assert int(np.argmax(book_loss < 1e-6)) == 17
+    look = optim.run(bowl, optim.sgd(0.1, momentum=0.5, nesterov=True), start, 60)
+    assert int(optim.steps_to_tolerance(look.loss, 1e-6)) == 16
+    w = optim.nesterov_iterates(look.params, 0.5)
+    assert int(optim.steps_to_tolerance(jax.vmap(bowl)(w), 1e-6)) == 17
+    # a pytree-free path of any trailing shape, and a traced beta
+    traced = jax.jit(optim.nesterov_iterates)(look.params, 0.5)
+    np.testing.assert_allclose(traced, w, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"`momentum` must be in"):
+        optim.nesterov_iterates(look.params, 1.5)
+    with pytest.raises(ValueError, match=r"`path` needs a leading time axis"):
+        optim.nesterov_iterates(jnp.asarray(1.0), 0.5)
+
+
+def test_run_noisy_is_run_plus_seeded_gaussian_noise():
+    start = jnp.array([30.0, 20.0])
+    exact = optim.run(bowl, optim.sgd(0.1), start, 50)
+    quiet = optim.run_noisy(bowl, optim.sgd(0.1), start, 50, 0.0, key=jax.random.key(0))
+    np.testing.assert_allclose(quiet.params, exact.params, rtol=1e-12)
+    np.testing.assert_allclose(quiet.loss, exact.loss, rtol=1e-12)
+    # Same key, same run; another key, another run.
+    a = optim.run_noisy(bowl, optim.sgd(0.1), start, 2000, 0.5, key=jax.random.key(1))
+    b = optim.run_noisy(bowl, optim.sgd(0.1), start, 2000, 0.5, key=jax.random.key(1))
+    c = optim.run_noisy(bowl, optim.sgd(0.1), start, 2000, 0.5, key=jax.random.key(2))
+    np.testing.assert_array_equal(a.params, b.params)
+    assert not np.allclose(a.params, c.params)
+    # The loss recorded is the true loss of each iterate.
+    np.testing.assert_allclose(a.loss, jax.vmap(bowl)(a.params), rtol=1e-12)
+    # Recover the noise from the steps: w_{k+1} = w_k - alpha (grad L(w_k) + sigma xi_k).
+    w = np.asarray(a.params)
+    xi = -((w[1:] - w[:-1]) / 0.1 + np.array([2.0, 8.0]) * w[:-1]) / 0.5
+    assert abs(xi.mean()) < 0.05 and abs(xi.std() - 1.0) < 0.05  # N(0, 1), 4000 draws
+    assert abs(np.corrcoef(xi[1:, 0], xi[:-1, 0])[0, 1]) < 0.1  # fresh at every step
+
+
+def test_run_noisy_settles_at_the_predicted_noise_floor():
+    """Constant-step GD with gradient noise sigma on x^2 + 4 y^2: the stationary expected loss is
+    (alpha sigma^2 / 2) sum_i 1 / (2 - alpha lambda_i), lambda = (2, 8)."""
+    alpha, sigma = 0.1, 1.0
+
+    @jax.jit
+    def tail_mean(key):
+        run = optim.run_noisy(bowl, optim.sgd(alpha), jnp.zeros(2), 3000, sigma, key=key)
+        return run.loss[1000:].mean()
+
+    measured = float(jnp.mean(jax.vmap(tail_mean)(jax.random.split(jax.random.key(3), 32))))
+    predicted = 0.5 * alpha * sigma**2 * (1 / (2 - 2 * alpha) + 1 / (2 - 8 * alpha))
+    assert abs(measured / predicted - 1) < 0.05
+
+
+def test_run_noisy_takes_pytrees_and_rejects_bad_input():
+    loss, params = _quadratic_problem()
+    run = optim.run_noisy(loss, optim.sgd(0.01), params, 5, 0.1, key=jax.random.key(0))
+    assert run.params["m"].shape == (6, 3, 2) and run.params["v"].shape == (6, 2)
+    with pytest.raises(TypeError, match=r"`key` is required"):
+        optim.run_noisy(bowl, optim.sgd(0.1), jnp.zeros(2), 5, 0.1, key=None)
+    with pytest.raises(ValueError, match=r"`noise` must be in"):
+        optim.run_noisy(bowl, optim.sgd(0.1), jnp.zeros(2), 5, -1.0, key=jax.random.key(0))
+    with pytest.raises(ValueError, match=r"`steps`"):
+        optim.run_noisy(bowl, optim.sgd(0.1), jnp.zeros(2), 0, 0.1, key=jax.random.key(0))
+
+
+def test_hessian_vector_product_equals_the_hessian_and_finite_differences():
+    rng = np.random.default_rng(7)
+
+    def loss(w):
+        return jnp.sum(jnp.tanh(w) ** 2 * jnp.arange(1.0, 5.0)) + (w[0] * w[3]) ** 2
+
+    w = jnp.asarray(rng.normal(size=4))
+    v = jnp.asarray(rng.normal(size=4))
+    hv = optim.hessian_vector_product(loss, w, v)
+    np.testing.assert_allclose(hv, jax.hessian(loss)(w) @ v, rtol=1e-10)
+    delta = 1e-5  # Eq 3.51, centred: (grad L(w + d v) - grad L(w - d v)) / 2d
+    g = jax.grad(loss)
+    np.testing.assert_allclose(hv, (g(w + delta * v) - g(w - delta * v)) / (2 * delta), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"`v` must have the shape of `w`"):
+        optim.hessian_vector_product(loss, w, jnp.zeros(3))
+
+
+def test_hessian_free_conjugate_gradients_equal_the_dense_ones():
+    rng = np.random.default_rng(8)
+    M = rng.normal(size=(6, 6))
+    A = jnp.asarray(M @ M.T + np.eye(6))
+    b = jnp.asarray(rng.normal(size=6))
+
+    def loss(w):
+        return 0.5 * w @ A @ w - b @ w
+
+    w0 = jnp.asarray(rng.normal(size=6))
+    dense = optim.conjugate_gradient(A, b, w0, 6)
+    free = optim.conjugate_gradient(lambda v: optim.hessian_vector_product(loss, w0, v), b, w0, 6)
+    np.testing.assert_allclose(free.iterates, dense.iterates, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(free.directions, dense.directions, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(free.iterates[-1], np.linalg.solve(A, b), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"shapes do not match"):
+        optim.conjugate_gradient(lambda v: v, jnp.zeros(3), jnp.zeros(2), 2)
+
+
+def test_adaptive_step_sizes_on_a_steady_gradient():
+    """A constant gradient: AdaGrad steps alpha / sqrt(t), Adam alpha, RMSProp
+    alpha / sqrt(1 - rho^t) (its A starts at 0), whatever the gradient's size."""
+    c = jnp.array([0.01, 100.0])
+    t = np.arange(1, 51)[:, None]
+    for opt, expected in [
+        (optim.adagrad(0.5, initial_accumulator_value=0.0, eps=0.0), 0.5 / np.sqrt(t)),
+        (optim.adam(0.5, eps=0.0), 0.5 * np.ones_like(t)),
+        (optim.rmsprop(0.5, decay=0.9, eps=0.0), 0.5 / np.sqrt(1 - 0.9**t)),
+    ]:
+        path = optim.run(lambda w: c @ w, opt, jnp.zeros(2), 50).params
+        np.testing.assert_allclose(
+            np.abs(np.diff(np.asarray(path), axis=0)), np.broadcast_to(expected, (50, 2)), rtol=1e-9
+        )

@@ -226,6 +226,123 @@ def test_tanh_norms_vanish_below_one_and_can_grow_above():
     np.testing.assert_allclose(n[0], 3.0**4, rtol=1e-10)
 
 
+def test_nonnormal_parts_keep_the_radius_and_raise_the_norm():
+    for size in (3, 4, 5, 16):
+        Q, N = (np.asarray(a) for a in rnn.nonnormal_parts(key=KEY, size=size))
+        np.testing.assert_allclose(Q @ Q.T, np.eye(size), atol=1e-12)  # orthogonal
+        for shear in (0.0, 0.5, 2.0):
+            W = 0.9 * Q + shear * N
+            np.testing.assert_allclose(rnn.spectral_radius(W), 0.9, rtol=1e-8)
+        assert np.linalg.norm(0.9 * Q + N, 2) > 1.0  # non-normal: norm above the radius
+        np.testing.assert_allclose(np.linalg.matrix_power(N, size), 0.0, atol=1e-12)  # nilpotent
+
+
+def test_nonnormal_whh_gradient_grows_before_it_decays_within_the_norm_bound():
+    """Oracle for the non-normal case (issue 14): jax.jacobian of h_T with respect to h_t, and a
+    NumPy product of the per-step Jacobians diag(1 - h_s^2) W, agree with the library; the
+    spectral-norm bound prod_s max(1 - h_s^2) ||W||_2 holds; the norm exceeds 1 at some
+    T - t although rho(W) < 1, which the spectral radius alone would not allow."""
+    p, T = 16, 40
+    Q, N = rnn.nonnormal_parts(key=jax.random.key(11), size=p)
+    W = 0.9 * Q + 1.0 * N
+    params, xs = _with_W(W, T=T, p=p, seed=12)
+    xs = 0.2 * xs  # weak inputs: tanh stays near its linear range
+    hs = np.asarray(rnn.forward(params, xs)[0])
+    Wn = np.asarray(W)
+    M, direct = np.eye(p), [1.0]
+    for s in range(T - 1, -1, -1):  # hs[s] is h_(s+1)
+        M = M @ (np.diag(1.0 - hs[s] ** 2) @ Wn)
+        direct.append(np.linalg.norm(M, 2))
+    direct = np.array(direct[::-1])  # entry t: ||d h_T / d h_t||
+    np.testing.assert_allclose(np.asarray(rnn.hidden_jacobian_norms(params, xs)), direct, rtol=1e-9)
+    for t in (1, 20, 36):
+        J = jax.jacobian(lambda h, t=t: rnn.forward(params, xs[t:], h)[0][-1])(hs[t - 1])
+        np.testing.assert_allclose(np.linalg.norm(np.asarray(J), 2), direct[t], rtol=1e-9)
+    rho, norm = rnn.spectral_radius(Wn), np.linalg.norm(Wn, 2)
+    assert rho < 0.9 + 1e-9 and norm > 1.2
+    gamma = np.max(1.0 - hs**2, axis=1)  # ||D_s||_2, s = 1..T
+    bound = np.append(np.cumprod((gamma * norm)[::-1])[::-1], 1.0)
+    assert np.all(direct <= bound * (1 + 1e-12)) and np.all(bound <= norm ** (T - np.arange(T + 1)))
+    assert direct.max() > 1.5  # transient growth of the backpropagated factor ...
+    assert np.any(direct > 1.5 * 0.9 ** (T - np.arange(T + 1)))  # ... beyond rho^(T-t)
+    assert direct[0] < direct.max() / 5  # ... before the decay at rate rho takes over
+
+
+def test_tanh_product_can_exceed_the_linear_one_for_a_nonnormal_w():
+    """W = 0.75 [[1, 1], [-1, -1]] is nilpotent: W^2 = 0. With tanh, D_2 W D_1 W is not 0."""
+    W = 0.75 * jnp.array([[1.0, 1.0], [-1.0, -1.0]])  # exact in binary: W @ W is exactly 0
+    params = rnn.RNNParams(jnp.eye(2), W, jnp.zeros((1, 2)), jnp.zeros(2), jnp.zeros(1))
+    xs = jnp.array([[0.8, -0.3], [0.2, 1.1]])
+    lin = np.asarray(rnn.hidden_jacobian_norms(params, xs, activation="linear"))
+    th = np.asarray(rnn.hidden_jacobian_norms(params, xs))
+    assert lin[0] == 0.0 and th[0] > 0.05
+
+
+def test_truncated_forward_cuts_dependencies_longer_than_a_segment():
+    params, xs, _ = _long(T=12)
+    hs, ys = rnn.forward(params, xs)
+    for k in (1, 3, 12):
+        hs_t, ys_t = rnn.truncated_forward(params, xs, k)
+        np.testing.assert_array_equal(hs_t, hs)  # same values
+        J = np.asarray(jax.jacobian(lambda x, k=k: rnn.truncated_forward(params, x, k)[1])(xs))
+        for t in range(12):
+            for s in range(12):
+                reaches = s <= t and s // k == t // k  # same segment, not in the future
+                assert bool(np.any(J[t, :, s, :] != 0.0)) == reaches, (k, t, s)
+
+
+def test_per_segment_truncated_bptt_is_the_book_algorithm():
+    """One Adam step per segment from the carried state, the same as a loop written out here;
+    with a learning rate of 0 the summed segment gradients are jax.grad of truncated_loss."""
+    params, xs, targets = _long(T=12)
+    k, lr = 4, 0.05
+    got, losses, h_last = rnn.train_truncated_bptt(params, xs, targets, k=k, learning_rate=lr)
+    tx = optim.adam(lr)
+    p, state, h = params, tx.init(params), jnp.zeros(params.W_hh.shape[0])
+    for j in range(3):
+        seg = slice(j * k, (j + 1) * k)
+        loss, g = jax.value_and_grad(rnn.sequence_loss)(p, xs[seg], targets[seg], h)
+        np.testing.assert_allclose(float(losses[j]), float(loss), rtol=1e-12)
+        h = rnn.forward(p, xs[seg], h)[0][-1]  # the state with the weights of this segment
+        upd, state = tx.update(g, state, p)
+        p = optim.apply_updates(p, upd)
+    for a, b in zip(got, p, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(h_last, h, rtol=1e-10)
+    hs = rnn.forward(params, xs)[0]
+    starts = jnp.concatenate([jnp.zeros((1, 4)), hs])
+    parts = [
+        jax.grad(rnn.sequence_loss)(params, xs[s : s + k], targets[s : s + k], starts[s])
+        for s in range(0, 12, k)
+    ]
+    summed = jax.tree.map(lambda *g: sum(g), *parts)
+    want = jax.grad(rnn.truncated_loss)(params, xs, targets, k)
+    for a, b in zip(summed, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+
+
+def test_train_truncated_bptt_learns_a_short_delay_and_compiles_once_per_k():
+    xs, ys = rnn.delayed_copy_data(key=KEY, length=2400, delay=4)
+    np.testing.assert_array_equal(np.asarray(ys[4:]), np.asarray(xs[:-4, 0] > 0))
+    params = rnn.init(key=jax.random.key(5), input_dim=1, hidden_dim=16, output_dim=2)
+    trained, losses, _ = rnn.train_truncated_bptt(params, xs, ys, k=8, learning_rate=0.01)
+    n = rnn.train_truncated_bptt_cache_size()
+    rnn.train_truncated_bptt(params, xs, ys, k=8, learning_rate=0.02)
+    assert rnn.train_truncated_bptt_cache_size() == n  # the learning rate is traced
+    xv, yv = rnn.delayed_copy_data(key=jax.random.key(6), length=500, delay=4)
+    pred = np.argmax(np.asarray(rnn.forward(trained, xv)[1]), axis=1)
+    assert np.mean(pred[4:] == np.asarray(yv)[4:]) > 0.99
+    assert float(np.mean(losses[-20:])) < 0.1 * float(np.mean(losses[:20]))
+
+
+def test_mackey_glass_is_sensitive_to_its_start():
+    a = np.asarray(rnn.mackey_glass(3000))
+    b = np.asarray(rnn.mackey_glass(3000, initial=1.2 + 1e-12))
+    d = np.abs(a - b)
+    assert d[:100].max() < 1e-10 and d[2500:].max() > 1e-3  # growth by > 1e9: chaos
+    assert 0.2 < a[200:].min() and a.max() < 1.6  # bounded
+
+
 def test_clipping_helpers():
     g = {"a": jnp.array([3.0, -4.0]), "b": jnp.array([0.5])}
     cv = rnn.clip_by_value(g, 1.0)
@@ -518,7 +635,16 @@ def test_gradient_profile_matches_the_pieces_and_never_recompiles():
         )
         g = jax.grad(rnn.sequence_loss)(P, xs, targets)
         np.testing.assert_allclose(float(prof.grad_norm), float(jnp.linalg.norm(g.W_hh)), rtol=1e-8)
+        # W = rho Q is normal: ||W||_2 = rho bounds the tanh product by rho^(T-t)
         assert np.all(np.asarray(prof.tanh) <= np.asarray(prof.linear) * (1 + 1e-9))
+        np.testing.assert_allclose(float(prof.spectral_norm), rho, rtol=1e-9)
+    Q, N = rnn.nonnormal_parts(key=KEY, size=5)
+    for shear in (0.0, 2.0):
+        prof = rnn.gradient_profile(params, Q, xs, targets, 0.8, N_unit=N, shear=shear)
+        P = params._replace(W_hh=0.8 * Q + shear * N)
+        np.testing.assert_allclose(
+            np.asarray(prof.tanh), np.asarray(rnn.hidden_jacobian_norms(P, xs)), rtol=1e-10
+        )
     assert rnn.gradient_profile_cache_size() == n
 
 
@@ -539,6 +665,18 @@ def test_new_validation_errors():
         rnn.gradient_profile(params, jnp.eye(3), xs, targets, 1.0)
     with pytest.raises(ValueError, match="rho"):
         rnn.gradient_profile(params, jnp.eye(4), xs, targets, -1.0)
+    with pytest.raises(ValueError, match="N_unit"):
+        rnn.gradient_profile(params, jnp.eye(4), xs, targets, 1.0, N_unit=jnp.eye(3))
+    with pytest.raises(ValueError, match="shear"):
+        rnn.gradient_profile(params, jnp.eye(4), xs, targets, 1.0, shear=-0.5)
+    with pytest.raises(ValueError, match="size"):
+        rnn.nonnormal_parts(key=KEY, size=2)
+    with pytest.raises(ValueError, match="k"):
+        rnn.train_truncated_bptt(params, xs, targets, k=4)  # 4 does not divide T = 5
+    with pytest.raises(ValueError, match="delay"):
+        rnn.delayed_copy_data(key=KEY, length=10, delay=0)
+    with pytest.raises(ValueError, match="initial"):
+        rnn.mackey_glass(10, initial=-1.0)
 
 
 def test_spectral_radius_explorer_shows_the_library_and_never_recompiles():
@@ -556,10 +694,19 @@ def test_spectral_radius_explorer_shows_the_library_and_never_recompiles():
         want = rnn.gradient_profile(demo.params, demo.W_unit, demo.xs, demo.targets, rho)
         np.testing.assert_allclose(shown.linear, rho ** np.arange(10, -1, -1.0), rtol=1e-6)
         np.testing.assert_allclose(shown.tanh, np.asarray(want.tanh), rtol=1e-12)
-        fig = demo.draw(shown, {"rho": rho})
-        assert len(fig.axes[0].lines) == 3  # linear, tanh, rho^(T-t)
+        fig = demo.draw(shown, {"rho": rho, "shear": 0.0})
+        assert len(fig.axes[0].lines) == 4  # linear, tanh, rho^(T-t), ||W||^(T-t)
         plt.close(fig)
-    demo.set(rho=1.2)
+    for shear in (0.5, 1.5):  # the non-normal part: the radius stays rho, the norm grows
+        shown = demo.compute(rho=0.9, shear=shear)
+        W = 0.9 * np.asarray(demo.W_unit) + shear * np.asarray(demo.N_unit)
+        np.testing.assert_allclose(rnn.spectral_radius(W), 0.9, rtol=1e-9)
+        np.testing.assert_allclose(float(shown.spectral_norm), np.linalg.norm(W, 2), rtol=1e-9)
+        assert float(shown.spectral_norm) > 0.9
+        bound = float(shown.spectral_norm) ** np.arange(10, -1, -1.0)
+        assert np.all(shown.tanh <= bound * (1 + 1e-9))
+        plt.close(demo.draw(shown, {"rho": 0.9, "shear": shear}))
+    demo.set(rho=1.2, shear=0.7)
     assert rnn.gradient_profile_cache_size() == n
     assert abs(rnn.spectral_radius(demo.W_unit) - 1.0) < 1e-9
     fig, (ax,) = plotting.figure(1)

@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -32,11 +33,85 @@ def test_race_widget_shows_the_library_runs(race):
     assert result.names == optim.ZOO
     assert result.paths.shape == (7, 121, 2) and result.losses.shape == (7, 121)
     zoo = optim.optimizer_zoo(0.1, 1.0, 0.5)
-    for i, opt in enumerate(zoo.values()):
+    for i, (name, opt) in enumerate(zoo.items()):
         alone = optim.run(widgets.bowl, opt, jnp.array([30.0, 20.0]), 120)
-        np.testing.assert_allclose(result.paths[i], alone.params, rtol=1e-6, atol=1e-8)
-        assert result.counts[i] == int(optim.steps_to_tolerance(alone.loss, 1e-6))
+        path, loss = alone.params, alone.loss
+        if name == "Nesterov":  # the widget shows the book's W, not the look-ahead point
+            path = optim.nesterov_iterates(path, 0.5)
+            loss = jax.vmap(widgets.bowl)(path)
+        np.testing.assert_allclose(result.paths[i], path, rtol=1e-6, atol=1e-8)
+        assert result.counts[i] == int(optim.steps_to_tolerance(loss, 1e-6))
     assert result.counts[0] == 47  # GD at alpha = 0.1 on x^2 + 4y^2 (the lecture's closed form)
+
+
+def _book_counts(alpha, adaptive_alpha, beta, angle, steps=300, tol=1e-6):
+    """An independent NumPy oracle: GD, momentum, Nesterov (the book's W) and AdaGrad (A from 0,
+    eps 1e-8) on x^2 + 4 y^2 turned by `angle`, from (30, 20) turned with it."""
+    c, s = np.cos(angle), np.sin(angle)
+    R = np.array([[c, s], [-s, c]])  # (u, v) = R w
+    H = R.T @ np.diag([2.0, 8.0]) @ R  # L = w^T H w / 2
+    w0 = R.T @ np.array([30.0, 20.0])
+
+    def first_below(path):
+        losses = [0.5 * w @ H @ w for w in path]
+        return next((k for k, v in enumerate(losses) if v < tol), -1)
+
+    def iterate(step):
+        w, state, path = w0.copy(), None, [w0.copy()]
+        for _ in range(steps):
+            w, state = step(w, state)
+            path.append(w.copy())
+        return path
+
+    def gd(w, _):
+        return w - alpha * H @ w, None
+
+    def momentum(w, v):
+        v = (np.zeros(2) if v is None else v) * beta - alpha * H @ w
+        return w + v, v
+
+    def nesterov(w, v):
+        v = np.zeros(2) if v is None else v
+        v = beta * v - alpha * H @ (w + beta * v)
+        return w + v, v
+
+    def adagrad(w, acc):
+        g = H @ w
+        acc = (np.zeros(2) if acc is None else acc) + g * g
+        return w - adaptive_alpha * g / np.sqrt(acc + 1e-8), acc
+
+    return {
+        name: first_below(iterate(step))
+        for name, step in [
+            ("GD", gd),
+            ("momentum", momentum),
+            ("Nesterov", nesterov),
+            ("AdaGrad", adagrad),
+        ]
+    }
+
+
+@pytest.mark.parametrize("angle", [0.0, 45.0])
+def test_race_counts_equal_a_numpy_oracle_on_the_bowl_and_the_turned_bowl(angle):
+    result = widgets.race_bowl(0.1, 23.0, 0.5, 4.0, np.radians(angle))
+    oracle = _book_counts(0.1, 23.0, 0.5, np.radians(angle))
+    for name, n in oracle.items():
+        assert result.counts[optim.ZOO.index(name)] == n, name
+    # GD, momentum and Nesterov do not notice the turn; AdaGrad (a diagonal rescaling) does.
+    assert oracle["GD"] == 47 and oracle["momentum"] == 28 and oracle["Nesterov"] == 17
+    assert oracle["AdaGrad"] == (8 if angle == 0.0 else 30)
+
+
+def test_turning_the_bowl_turns_the_gd_path_and_keeps_the_loss():
+    aligned = widgets.race_bowl(0.1, 1.0, 0.5, 4.0, 0.0, steps=50)
+    theta = np.radians(30.0)
+    turned = widgets.race_bowl(0.1, 1.0, 0.5, 4.0, theta, steps=50)
+    c, s = np.cos(theta), np.sin(theta)
+    R = np.array([[c, s], [-s, c]])
+    for name in ("GD", "momentum", "Nesterov"):
+        i = optim.ZOO.index(name)
+        np.testing.assert_allclose(turned.paths[i] @ R.T, aligned.paths[i], rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(turned.losses[i], aligned.losses[i], rtol=1e-9, atol=1e-12)
 
 
 def test_moving_any_slider_never_recompiles(race):
@@ -44,6 +119,7 @@ def test_moving_any_slider_never_recompiles(race):
     before = widgets.race_cache_size()
     for lr, adaptive_lr, beta, b in [(0.3, 0.05, 0.99, 1.0), (0.01, 10.0, 0.0, 10.0)]:
         race.set(lr=lr, adaptive_lr=adaptive_lr, beta=beta, b=b)
+    race.set(angle=45.0)
     race.set(methods=("Adam",), t=3)  # redraw-only controls
     assert widgets.race_cache_size() == before
 

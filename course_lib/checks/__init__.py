@@ -89,8 +89,8 @@ class CheckFailed(AssertionError):
 # ------------------------------------------------------------------------------ formatting
 
 
-def _fmt(value: Any) -> str:
-    """A short, readable rendering of a number or an array (4 significant digits)."""
+def _fmt(value: Any, digits: int = 4) -> str:
+    """A short, readable rendering of a number or an array (``digits`` significant digits)."""
     try:
         arr = np.asarray(value)
     except Exception:  # something exotic: fall back to repr, cut short
@@ -99,12 +99,12 @@ def _fmt(value: Any) -> str:
         return repr(value)[:80]
     arr = arr.astype(np.float64) + 0.0  # + 0.0 turns -0.0 into 0.0
     if arr.ndim == 0:
-        return f"{float(arr):.4g}"
-    width = max((len(f"{x:.4g}") for x in arr.flat), default=1)
+        return f"{float(arr):.{digits}g}"
+    width = max((len(f"{x:.{digits}g}") for x in arr.flat), default=1)
     text = np.array2string(
         arr,
         separator=", ",
-        formatter={"float_kind": lambda x: f"{x:.4g}".rjust(width)},
+        formatter={"float_kind": lambda x: f"{x:.{digits}g}".rjust(width)},
         max_line_width=88,
         threshold=40,
     )
@@ -306,6 +306,15 @@ def _compare(
         )
     close = np.isclose(got, expected, rtol=rtol, atol=atol)
     if not bool(np.all(close)):
+        if got.size <= _SHOW_ALL and _fmt(got) == _fmt(expected):
+            # They differ beyond the 4th digit: show enough digits to see where, and by how much.
+            worst = np.max(np.abs(got - expected) / np.maximum(np.abs(expected), atol))
+            lines = [
+                f"expected {name} = {_fmt(expected, 9)}   shape {_shape_text(expected)}",
+                f"got      {name} = {_fmt(got, 9)}   shape {_shape_text(got)}",
+                f"they agree to 4 digits but not within the tolerance: largest relative "
+                f"difference {worst:.2g} (allowed: {rtol:g})",
+            ]
         if got.size > _SHOW_ALL and summary:
             # Too long to read side by side: name the shape, then the first rows that differ.
             lines = [f"expected {name}: shape {_shape_text(expected)}; got the same shape"]

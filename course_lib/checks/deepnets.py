@@ -214,6 +214,12 @@ def batchnorm_forward(fn: Callable) -> None:
     _passed(ex, len(_BN_CASES))
 
 
+def _nearer(got: np.ndarray, slip: np.ndarray, right: np.ndarray) -> bool:
+    """Whether ``got`` is much closer to the ``slip`` than to the ``right`` answer."""
+    got = np.asarray(got, dtype=np.float64)
+    return bool(np.max(np.abs(got - slip)) < 0.1 * np.max(np.abs(got - right)))
+
+
 @jax.jit
 def _bn_vjp(x, gamma, beta, g, eps):
     _, vjp = jax.vjp(functools.partial(_bn_reference, eps=eps), x, gamma, beta)
@@ -234,6 +240,12 @@ def batchnorm_backward(fn: Callable) -> None:
         out = _call(ex, fn, (x, gamma, eps, g), words, inputs)
         g_x, g_gamma, g_beta = _unpack(ex, words, out, ("g_x", "g_gamma", "g_beta"))
         e_x, e_gamma, e_beta = (np.asarray(a) for a in _bn_vjp(x, gamma, beta, g, eps))
+        # the same gradients with eps left out of sqrt(var + eps): a common slip
+        no_eps = [np.asarray(a) for a in _bn_vjp(x, gamma, beta, g, 0.0)]
+        eps_hint = (
+            "eps is missing: the backward pass divides by s = sqrt(var + eps), like the "
+            "forward pass, not by sqrt(var)."
+        )
         d = x.shape[1]
         g_beta = _array(ex, words, "g_beta", g_beta, (d,), hint="one number per unit: shape (d,).")
         _compare(
@@ -255,7 +267,10 @@ def batchnorm_backward(fn: Callable) -> None:
             e_gamma,
             rtol=1e-4,
             atol=1e-5,
-            hint="gamma multiplies x_hat: sum dL/dy * x_hat over the batch.",
+            hint=eps_hint
+            if _nearer(g_gamma, no_eps[1], e_gamma)
+            else "gamma multiplies x_hat: sum dL/dy * x_hat over the batch.",
+            details=inputs,
         )
         g_x = _array(ex, words, "g_x", g_x, x.shape, hint="g_x has the shape of x.")
         if not _close(g_x, e_x, rtol=1e-4, atol=1e-5):
@@ -266,7 +281,9 @@ def batchnorm_backward(fn: Callable) -> None:
                 "three paths lead from x to the loss: through x_hat directly, through the mean "
                 "mu and through the variance sigma^2 (Eq 3.62-3.65)."
             )
-            if _close(g_x, direct, 1e-4, 1e-5):
+            if _nearer(g_x, no_eps[0], e_x):
+                hint = eps_hint
+            elif _close(g_x, direct, 1e-4, 1e-5):
                 hint = (
                     "you kept only the direct path gamma * g / sqrt(var + eps); mu and sigma^2 "
                     "depend on every example too (Eq 3.62-3.65)."

@@ -111,7 +111,9 @@ def rnn_forward(fn: Callable) -> None:
 _EX_BPTT = Exercise("bptt_grads", "")
 
 
-def _np_bptt(W_xh, W_hh, W_hy, xs, targets, *, tanh_prime=True, transpose=True, carry=True):
+def _np_bptt(
+    W_xh, W_hh, W_hy, xs, targets, *, tanh_prime=True, transpose=True, carry=True, message=True
+):
     """Float64 BPTT with switches that reproduce common slips (for hints only)."""
     hs = _np_states(W_xh, W_hh, np.zeros(W_hh.shape[0]), xs)
     T, p = hs.shape
@@ -125,7 +127,7 @@ def _np_bptt(W_xh, W_hh, W_hy, xs, targets, *, tanh_prime=True, transpose=True, 
     for t in range(T - 1, -1, -1):
         g_h = W_hy.T @ g_y[t] + (msg if carry else 0.0)
         g_a = (1 - hs[t] ** 2) * g_h if tanh_prime else g_h
-        msg = Wb @ g_a
+        msg = Wb @ (g_a if message else g_h)  # message=False: tanh' left off the message only
         h_prev = hs[t - 1] if t > 0 else np.zeros(p)
         gx += np.outer(g_a, xs[t])
         gh += np.outer(g_a, h_prev)
@@ -185,6 +187,9 @@ def bptt_grads(fn: Callable) -> None:
                 "backward pass runs the forward matrix backwards).",
                 "carry": "g_h at step t has two parts: from the output y_t AND from the future "
                 "step t+1 (W_hh.T @ g_a(t+1)); you dropped the second.",
+                "message": "the message to h_(t-1) is W_hh.T @ g_a, with g_a = (1 - h_t**2) * g_h: "
+                "it goes back through tanh' too, not only the local outer products "
+                "(W_hh.T @ g_h skips it).",
             }
             hint = None
             for slip, text in slips.items():
@@ -367,34 +372,49 @@ def esn_readout(fn: Callable) -> None:
 _EX_74 = Exercise("sigmoid_fixed_point", "7.4")
 
 
-def _np_fixed_point(W, b, steps):
-    h = np.full(W.shape[0], 0.5)
+def _np_fixed_point(W, b, h0, steps):
+    h = np.array(h0, dtype=np.float64)
     for _ in range(steps):
         h = 1.0 / (1.0 + np.exp(-(W @ h + b)))
     return h
 
 
 def sigmoid_fixed_point(fn: Callable) -> None:
-    r"""Check ``fn(W, b, steps) -> (h_star, rho_J)`` for Exercise 7.4: iterate
-    $h \leftarrow \sigma(Wh + b)$ ``steps`` times from $h = 0.5\cdot\mathbf 1$, then
+    r"""Check ``fn(W, b, h0, steps) -> (h_star, rho_J)`` for Exercise 7.4: iterate
+    $h \leftarrow \sigma(Wh + b)$ ``steps`` times from ``h0``, then
     $\rho_J = \max_i|\lambda_i(\mathrm{diag}(h^*(1-h^*))\,W)|$, the spectral radius of the step
-    Jacobian at $h^*$ (float64 NumPy reference)."""
+    Jacobian at $h^*$ (float64 NumPy reference). One case starts next to the unstable fixed
+    point $h = 0.5$ of $b = -3.5$: a function that ignores ``h0`` stays there and fails."""
     ex = _EX_74
     W35 = np.full((2, 2), 3.5)
     W3 = np.array([[0.5, -1.0, 2.0], [1.5, 0.2, -0.7], [-1.2, 0.8, 0.3]])
     cases = [
-        ("Exercise 7.4: W = [[3.5, 3.5], [3.5, 3.5]], b = 0", W35, np.zeros(2), 200),
-        ("the same W with b = -7: the low fixed point", W35, np.full(2, -7.0), 200),
-        ("the same W with b = -3.5: h = 0.5 is a fixed point", W35, np.full(2, -3.5), 200),
-        ("a 3-unit net with mixed signs", W3, np.array([0.1, -0.2, 0.3]), 300),
+        ("Exercise 7.4: W = [[3.5, 3.5], [3.5, 3.5]], b = 0, from h0 = 0.5",
+         W35, np.zeros(2), np.full(2, 0.5), 200),
+        ("the same W with b = -7, from h0 = 0.5: the low fixed point",
+         W35, np.full(2, -7.0), np.full(2, 0.5), 200),
+        ("the same W with b = -3.5, from h0 = 0.6 (next to the fixed point 0.5)",
+         W35, np.full(2, -3.5), np.full(2, 0.6), 200),
+        ("a 3-unit net with mixed signs, from h0 = (0.9, 0.1, 0.4)",
+         W3, np.array([0.1, -0.2, 0.3]), np.array([0.9, 0.1, 0.4]), 300),
     ]  # fmt: skip
-    for words, W, b, steps in cases:
-        inputs = [f"W = {W.tolist()}, b = {b.tolist()}, steps = {steps}"]
+    for words, W, b, h0, steps in cases:
+        inputs = [f"W = {W.tolist()}, b = {b.tolist()}, h0 = {h0.tolist()}, steps = {steps}"]
         h_got, r_got = _unpack(
-            ex, words, _call(ex, fn, (_f(W), _f(b), steps), words, inputs), ("h_star", "rho_J")
+            ex,
+            words,
+            _call(ex, fn, (_f(W), _f(b), _f(h0), steps), words, inputs),
+            ("h_star", "rho_J"),
         )
-        h_star = _np_fixed_point(W, b, steps)
+        h_star = _np_fixed_point(W, b, h0, steps)
         got_h = _array(ex, words, "h_star", h_got, h_star.shape)
+        if np.allclose(got_h, _np_fixed_point(W, b, np.full(W.shape[0], 0.5), steps), atol=1e-4):
+            start_hint = (
+                "start at the given h0, not at 0.5: from h0 = 0.6 the state leaves the "
+                "fixed point 0.5, because that fixed point is unstable."
+            )
+        else:
+            start_hint = "start at h0 and apply h <- sigmoid(W @ h + b) exactly `steps` times."
         _compare(
             ex,
             words,
@@ -403,7 +423,7 @@ def sigmoid_fixed_point(fn: Callable) -> None:
             h_star,
             rtol=1e-4,
             atol=1e-6,
-            hint="start at h = 0.5 in every unit and apply h <- sigmoid(W @ h + b) `steps` times.",
+            hint=start_hint,
             details=inputs,
         )
         rho = float(np.max(np.abs(np.linalg.eigvals((h_star * (1 - h_star))[:, None] * W))))
@@ -426,6 +446,11 @@ def sigmoid_fixed_point(fn: Callable) -> None:
         ):
             hint = (
                 "sigma'(a) = sigma(a)(1 - sigma(a)) = h*(1 - h*): do not apply sigma to h* again."
+            )
+        elif np.isclose(got_r, float(np.linalg.norm((h_star * (1 - h_star))[:, None] * W, 2))):
+            hint = (
+                "rho_J is the spectral RADIUS (largest |eigenvalue|) of the Jacobian, not its "
+                "spectral norm."
             )
         else:
             hint = "rho_J = max |eigenvalue| of diag(h*(1-h*)) @ W."
