@@ -1058,6 +1058,7 @@ def spectral_radius_explorer(
             description="non-normal s",
             readout_format=".1f",
             continuous_update=False,
+            style={"description_width": "initial"},
         ),
     }
     demo = Demo(controls, compute, draw)
