@@ -1,6 +1,6 @@
 # Deep-learning course: environment, JupyterLab, checks.
 #
-#   make lab              set up .venv (first time only) and open JupyterLab on notebooks/
+#   make lab              set up .venv (first time only) and open JupyterLab on the start page
 #   make test             set up, then lint + exercise sync check + unit tests + notebooks
 #   make exercises        regenerate exercises/ from solutions/ (never overwrites your edits)
 #   make exercises-force  same, but regenerate edited exercises too (your copy is kept as .bak-*)
@@ -12,32 +12,24 @@
 #   make lock             re-resolve requirements.in into requirements.txt + environment.yml
 #   make clean            remove caches; make distclean also removes .venv and .venv-bench
 #
-# The environment is .venv (python3 -m venv), filled from requirements.txt; a stamp file in it
-# records the sha256 of requirements.txt + pyproject.toml so that an unchanged setup is a no-op.
+# setup, lab and test are scripts/course.py (standard library only), which also works without
+# make (Windows: py -3.11 scripts\course.py lab). The environment is .venv, filled from
+# requirements.txt; a stamp in it makes an unchanged setup a no-op.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .NOTPARALLEL:
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# The Python that creates .venv: python3.11 where there is one, else python3 (setup says so if
+# that is not 3.11).
+PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || echo python3)
+COURSE := $(PYTHON) scripts/course.py
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip --disable-pip-version-check
-STAMP := $(VENV)/.course-setup-sha256
-# sha256 of the concatenated files given as arguments (portable: no sha256sum on macOS).
-SHA256 = $(PYTHON) -c 'import hashlib, sys; h = hashlib.sha256(); \
-  [h.update(open(f, "rb").read()) for f in sys.argv[1:]]; print(h.hexdigest())'
 KERNEL_NAME := dl-course
-KERNEL_DISPLAY := Deep Learning course (JAX)
-LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
-# Folders pytest runs; missing ones are left out. Notebooks are executed by nbval.
-TEST_PATHS = $(wildcard tests notebooks solutions)
+# Extra arguments: make test PYTEST_ARGS="-k ch01"; make lab LAB_ARGS="--port 8899".
 PYTEST_ARGS ?=
-# Open a browser unless this is a Linux machine without a display.
-NO_BROWSER := $(if $(and $(filter Linux,$(shell uname -s)),$(if $(DISPLAY)$(WAYLAND_DISPLAY),,1)),--no-browser)
-# Jupyter refuses to run as root unless told to (containers often run as root).
-ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 
 .PHONY: help setup venv lab test lint check-exercises pytest execute exercises exercises-force grade lock \
@@ -50,79 +42,29 @@ help:
 # ---------------------------------------------------------------------------- environment
 venv: setup
 
+# Create or update .venv: a no-op while requirements.txt and pyproject.toml are unchanged.
 setup:
-ifndef SETUP_DONE
-	@want=$$($(SHA256) requirements.txt pyproject.toml); \
-	if [ -x $(PY) ] && [ -f $(STAMP) ] && [ "$$(cat $(STAMP))" = "$$want" ]; then \
-	  echo "== setup: environment up to date ($(VENV), requirements.txt + pyproject.toml unchanged)"; \
-	  exit 0; \
-	fi; \
-	if [ ! -x $(PY) ]; then \
-	  ver=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
-	  if [ "$$ver" != 3.11 ]; then \
-	    echo "error: $(PYTHON) is Python $$ver; the course needs 3.11 (jax 0.10.2). Use make PYTHON=python3.11" >&2; \
-	    exit 1; \
-	  fi; \
-	  echo "== setup: creating $(VENV) with $(PYTHON) (Python $$ver)"; \
-	  $(PYTHON) -m venv $(VENV); \
-	else \
-	  echo "== setup: requirements.txt or pyproject.toml changed; updating $(VENV)"; \
-	fi; \
-	rm -f $(STAMP); \
-	echo "== setup: pip install -r requirements.txt"; \
-	$(PIP) install --quiet -r requirements.txt; \
-	echo "== setup: pip install -e . --no-deps (course_lib)"; \
-	$(PIP) install --quiet --no-deps -e .; \
-	echo "== setup: registering Jupyter kernel '$(KERNEL_NAME)' ($(KERNEL_DISPLAY)) in $(VENV)"; \
-	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "$(KERNEL_DISPLAY)" >/dev/null; \
-	echo "== setup: disabling nbgrader's Jupyter extensions (installed for a compatibility test only)"; \
-	for ext in formgrader validate_assignment assignment_list course_list; do \
-	  $(VENV)/bin/jupyter server extension disable nbgrader.server_extensions.$$ext --sys-prefix >/dev/null 2>&1; \
-	done; \
-	$(VENV)/bin/jupyter labextension disable @jupyter/nbgrader --level=sys_prefix >/dev/null 2>&1; \
-	echo "== setup: writing $(LAB_SETTINGS)/overrides.json (no news pop-up, no update check)"; \
-	mkdir -p $(LAB_SETTINGS); \
-	printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' \
-	  > $(LAB_SETTINGS)/overrides.json; \
-	echo "$$want" > $(STAMP); \
-	echo "== setup: done"
-endif
+	@$(COURSE) setup
 
 # ---------------------------------------------------------------------------- JupyterLab
-lab: setup
-	@echo "== lab: JupyterLab on $(CURDIR), opening notebooks/ (Ctrl-C to stop)"
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks \
-	  --MultiKernelManager.default_kernel_name=$(KERNEL_NAME) \
-	  $(NO_BROWSER) $(ALLOW_ROOT) $(LAB_ARGS)
+# Set up, refresh the personal working copy work/, then JupyterLab on its start page.
+lab:
+	@$(COURSE) lab $(if $(LAB_ARGS),-- $(LAB_ARGS))
 
 # ---------------------------------------------------------------------------- checks
-# make test: all three check steps run even if one fails; the exit status is non-zero if any did.
+# make test: set up, then all three check steps, which run even if one fails; the exit status
+# is non-zero if any did. Each step alone: make lint, make check-exercises, make pytest.
 test:
-	@t0=$$(date +%s); \
-	$(MAKE) --no-print-directory setup; \
-	t1=$$(date +%s); \
-	rc=0; $(MAKE) --no-print-directory -k SETUP_DONE=1 lint check-exercises pytest || rc=$$?; \
-	t2=$$(date +%s); \
-	echo "== test: setup took $$((t1 - t0)) s, checks and tests took $$((t2 - t1)) s"; \
-	if [ $$rc -ne 0 ]; then echo "== test: FAILED" >&2; else echo "== test: all passed"; fi; \
-	exit $$rc
+	@$(COURSE) test $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
 
-lint: setup
-	@rc=0; \
-	echo "== lint: ruff check . (code and notebooks)"; \
-	$(VENV)/bin/ruff check . || rc=1; \
-	echo "== lint: ruff format --check (course_lib, tests, scripts, benchmarks, conftest.py; not notebooks)"; \
-	$(VENV)/bin/ruff format --check course_lib tests scripts $(wildcard benchmarks e2e) conftest.py || rc=1; \
-	exit $$rc
+lint:
+	@$(COURSE) test --only lint
 
-check-exercises: setup
-	@echo "== check-exercises: exercises/ in sync with solutions/"
-	$(PY) -m course_lib.exercises --check
+check-exercises:
+	@$(COURSE) test --only check-exercises
 
-pytest: setup
-	@echo "== pytest: unit tests and notebooks ($(TEST_PATHS)) on 2 workers"
-	$(PY) -m pytest -n 2 --dist loadfile $(TEST_PATHS) --nbval --nbval-current-env \
-	  --nbval-sanitize-with nbval_sanitize.cfg $(PYTEST_ARGS)
+pytest:
+	@$(COURSE) test --only pytest $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
 
 # ---------------------------------------------------------------------------- browser
 # The course as a student sees it: JupyterLab (from .venv, on a free loopback port) in headless

@@ -1,24 +1,34 @@
 """How fast does every widget of the course answer, and does moving it ever recompile?
 
-    .venv/bin/python benchmarks/bench_widgets.py [--repeats 20]
+    .venv/bin/python benchmarks/bench_widgets.py [--repeats 20] [--only NAME]
 
-For each widget, built as its notebook builds it, the script moves one control through
-``--repeats`` new values, the way a student drags a slider, and times each change twice:
+Each widget is built as its notebook builds it (chapters 7 and 8 with untrained models of the
+same shapes: a slider move costs the same). Then every one of its controls in turn is moved
+through ``--repeats`` new values, the others left at their defaults, and each move is timed
+three ways, interleaved:
 
-- *compute*: the widget's ``compute`` (the jitted numbers: what a slider move costs JAX);
-- *compute + draw*: ``compute``, then ``draw`` and rendering the matplotlib figure to pixels
-  (``fig.canvas.draw()``), i.e. everything but the browser's round trip.
+- *compute*: the widget's ``compute`` alone (the jitted numbers; blank for a control that
+  only redraws);
+- *set*: ``demo.set(control=value)``, what the kernel spends on one slider move: compute,
+  update the animated artists, render (the cached static part plus the animated artists),
+  encode the JPEG frame;
+- *full redraw*: the same move after ``live.invalidate()``, so matplotlib lays out and
+  rasterises the whole figure: the cost of the old way of drawing (a new figure per move cost
+  more still), the baseline of the ratio column, measured in the same process.
 
-The first change is a warm-up and is not timed. Compilations are counted with JAX's own
-monitoring hook (every backend compile fires ``/jax/core/compile/backend_compile_duration``)
-over all the timed changes: it must be 0. Prints a Markdown table: median and min-max in ms.
+The first move of each control is a warm-up and is not timed. Compilations are counted with
+JAX's own monitoring hook (every backend compile fires
+``/jax/core/compile/backend_compile_duration``) over all the timed moves: it must be 0.
+Prints a Markdown table: median (min-max) in ms, and full redraw / set as a ratio of medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
+import itertools
 import os
 import platform
 import statistics
@@ -33,9 +43,9 @@ matplotlib.use("Agg")
 
 import ipywidgets  # noqa: E402
 import jax  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
-from course_lib import cnn, data, mlp, widgets  # noqa: E402
+from course_lib import cnn, data, mlp, plotting, widgets  # noqa: E402
 from course_lib import language_model as lm  # noqa: E402
 
 _COMPILES = 0
@@ -50,8 +60,8 @@ def _count(event: str, duration: float, **kwargs: Any) -> None:
 jax.monitoring.register_event_duration_secs_listener(_count)
 
 
-def _cases() -> list[tuple[str, Callable[[], widgets.Demo], str, list[Any]]]:
-    """(name, how the notebook builds it, the control moved, values) for every widget."""
+def _cases() -> dict[str, Callable[[], widgets.Demo]]:
+    """How each notebook builds its widget, by the name the table shows."""
     digits = data.digits()
     three = data.blobs(key=jax.random.key(1), n=150)
     k1, k2, k3 = jax.random.split(jax.random.key(2), 3)
@@ -65,86 +75,74 @@ def _cases() -> list[tuple[str, Callable[[], widgets.Demo], str, list[Any]]]:
     char_lstm = lm.init(key=jax.random.key(4), vocab_size=vocab.size, hidden_dim=128)
     images = cnn.as_images(digits.X[:449])
     lenet = cnn.init(jax.random.key(5), image_size=8)
-    return [
-        (
-            "ch01 margin explorer",
-            widgets.margin_explorer,
-            "margin",
-            [0.02 + 0.01 * i for i in range(40)],
+    return {
+        "ch01 margin explorer": widgets.margin_explorer,
+        "ch01 activation explorer": widgets.activation_explorer,
+        "ch02a multiclass explorer": lambda: widgets.multiclass_explorer(
+            three.X, three.y, key=jax.random.key(3), epochs=20
         ),
-        (
-            "ch01 activation explorer",
-            widgets.activation_explorer,
-            "weight",
-            [0.5 + 0.1 * i for i in range(40)],
+        "ch02b code-size explorer": lambda: widgets.code_size_explorer(digits.X[:600]),
+        "ch03a gradient-check explorer": lambda: widgets.gradcheck_explorer(
+            net, X_gc, y_gc, activation="tanh", eps=1e-5
         ),
-        (
-            "ch02a multiclass explorer",
-            lambda: widgets.multiclass_explorer(three.X, three.y, key=jax.random.key(3), epochs=20),
-            "lam",
-            [10 ** (-4 + 0.1 * i) for i in range(40)],
+        "ch03b optimizer race": widgets.optimizer_race,
+        "ch03c depth explorer": lambda: widgets.depth_explorer(max_depth=30, width=64),
+        "ch07a spectral-radius explorer": widgets.spectral_radius_explorer,
+        "ch07b temperature explorer": lambda: widgets.temperature_explorer(
+            char_lstm, vocab, "The for statement is used to "
         ),
-        (
-            "ch02b code-size explorer",
-            lambda: widgets.code_size_explorer(digits.X[:600]),
-            "k",
-            [1 + i % 16 for i in range(40)],
-        ),
-        (
-            "ch03a gradient-check explorer",
-            lambda: widgets.gradcheck_explorer(net, X_gc, y_gc, activation="tanh", eps=1e-5),
-            "eps",
-            [10 ** (-12 + 0.25 * i) for i in range(40)],
-        ),
-        (
-            "ch03b optimizer race",
-            widgets.optimizer_race,
-            "lr",
-            [0.01 + 0.006 * i for i in range(40)],
-        ),
-        (
-            "ch03c depth explorer",
-            lambda: widgets.depth_explorer(max_depth=30, width=64),
-            "gain",
-            [0.5 + 0.05 * i for i in range(40)],
-        ),
-        (
-            "ch07a spectral-radius explorer",
-            widgets.spectral_radius_explorer,
-            "rho",
-            [0.5 + 0.025 * i for i in range(40)],
-        ),
-        (
-            "ch07b temperature explorer",
-            lambda: widgets.temperature_explorer(char_lstm, vocab, "The for statement is used to "),
-            "temperature",
-            [0.2 + 0.05 * i for i in range(40)],
-        ),
-        (
-            "ch08a sliding filter",
-            widgets.conv_slider,
-            "f",
-            [1 + i % 5 for i in range(1, 41)],
-        ),
-        (
-            "ch08b digit inspector",
-            lambda: widgets.digit_inspector(lenet, images, digits.y[:449]),
-            "index",
-            list(range(1, 41)),
-        ),
-    ]
+        "ch08a sliding filter": widgets.conv_slider,
+        "ch08b digit inspector": lambda: widgets.digit_inspector(lenet, images, digits.y[:449]),
+    }
 
 
-def _values_for(demo: widgets.Demo, control: str, value: Any) -> dict[str, Any]:
-    values = demo.compute_values()
-    values[control] = value
-    return values
+def _moves(control: ipywidgets.ValueWidget, count: int) -> list[Any]:
+    """``count`` values for a control, each different from the one before (and the current),
+    spread over its range as a student drags it."""
+    current = control.value
+    if isinstance(control, ipywidgets.Checkbox):
+        pool = [not current, current]
+    elif hasattr(control, "options"):  # Dropdown, ToggleButtons, ...
+        pool = list(control.options)
+        pool = [o[1] if isinstance(o, tuple) else o for o in pool]
+    elif isinstance(control, ipywidgets.FloatLogSlider):  # its min and max are exponents
+        pool = list(control.base ** np.linspace(control.min, control.max, 12))
+    elif isinstance(control, ipywidgets.FloatSlider):
+        pool = list(np.linspace(control.min, control.max, 12))
+    elif isinstance(control, ipywidgets.IntSlider):
+        pool = list(range(control.min, control.max + 1))
+        if len(pool) > 12:
+            pool = sorted({int(v) for v in np.linspace(control.min, control.max, 12)})
+    else:  # a control of the widget's own making: the table says it was not moved
+        return []
+    pool = [type(current)(v) if isinstance(current, (int, float)) else v for v in pool]
+    out: list[Any] = []
+    for v in itertools.cycle(pool):
+        if len(out) == count:
+            break
+        if v != (out[-1] if out else current) and len(pool) > 1:
+            out.append(v)
+    return out
+
+
+def _timed(fn: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    jax.block_until_ready(fn())
+    return 1e3 * (time.perf_counter() - t0)
+
+
+def _fmt(xs: list[float]) -> str:
+    if not xs:
+        return "-"
+    return f"{statistics.median(xs):.3g} ({min(xs):.3g}-{max(xs):.3g})"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--only", default=None, help="only the widgets whose name contains this")
     args = parser.parse_args(argv)
+    plotting.style()  # the notebooks' figure size and dpi
 
     print(
         f"# Widget latency ({platform.machine()}, {os.cpu_count()} CPUs, jax {jax.__version__}, "
@@ -152,44 +150,47 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(
-        "| widget | control | compute: median (min-max) ms "
-        "| compute + draw: median (min-max) ms | compilations after the first change |"
+        "| widget | control | compute ms | set: compute + update + render + encode ms "
+        "| full redraw ms | full redraw / set | compilations |"
     )
-    print("| --- | --- | --- | --- | --- |")
-    for name, build, control, values in _cases():
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, build in _cases().items():
+        if args.only and args.only not in name:
+            continue
         with contextlib.redirect_stdout(io.StringIO()):  # outside Jupyter, display() prints
             demo = build()
-        if control not in demo.controls:
-            raise SystemExit(f"{name}: no control {control!r}; it has {sorted(demo.controls)}")
-        widget = demo.controls[control]
-        lo, hi = getattr(widget, "min", None), getattr(widget, "max", None)
-        if isinstance(widget, ipywidgets.FloatLogSlider):  # its min and max are exponents
-            lo, hi = widget.base**lo, widget.base**hi
-        values = [v for v in values if (lo is None or v >= lo) and (hi is None or v <= hi)]
-        values = values[: args.repeats + 1]
-        demo.compute(**_values_for(demo, control, values[0]))  # warm-up
-        before = _COMPILES
-        compute_ms, total_ms = [], []
-        for v in values[1:]:
-            kwargs = _values_for(demo, control, v)
-            t0 = time.perf_counter()
-            result = demo.compute(**kwargs)
-            jax.block_until_ready(result)
-            compute_ms.append(1e3 * (time.perf_counter() - t0))
-            t0 = time.perf_counter()
-            result = demo.compute(**kwargs)
-            fig = demo.draw(result, {**demo.values, **kwargs})
-            fig.canvas.draw()
-            plt.close(fig)
-            total_ms.append(1e3 * (time.perf_counter() - t0))
-        compiles = _COMPILES - before
-
-        def fmt(xs: list[float]) -> str:
-            return f"{statistics.median(xs):.3g} ({min(xs):.3g}-{max(xs):.3g})"
-
-        print(
-            f"| {name} | {control} | {fmt(compute_ms)} | {fmt(total_ms)} | {compiles} |", flush=True
-        )
+        live = getattr(demo.view, "live", None)
+        for control in list(demo.controls):
+            moves = _moves(demo.controls[control], 2 * args.repeats + 1)
+            if not moves:
+                kind = type(demo.controls[control]).__name__
+                print(f"| {name} | {control} | (a {kind}: not moved) | | | | |")
+                continue
+            recompute = control not in demo.redraw_only
+            demo.set(**{control: moves[0]})  # warm-up
+            before = _COMPILES
+            compute_ms, set_ms, full_ms = [], [], []
+            for k, v in enumerate(moves[1:]):
+                move = {control: v}
+                if recompute:
+                    values = {**demo.compute_values(), **move}
+                    compute_ms.append(_timed(functools.partial(demo.compute, **values)))
+                if k % 2 == 1 and live is not None:
+                    live.invalidate()  # interleaved: every other move pays for a whole figure
+                    full_ms.append(_timed(functools.partial(demo.set, **move)))
+                else:
+                    set_ms.append(_timed(functools.partial(demo.set, **move)))
+            compiles = _COMPILES - before
+            ratio = (
+                f"{statistics.median(full_ms) / statistics.median(set_ms):.2g}x"
+                if full_ms and set_ms
+                else "-"
+            )
+            print(
+                f"| {name} | {control} | {_fmt(compute_ms)} | {_fmt(set_ms)} | {_fmt(full_ms)} "
+                f"| {ratio} | {compiles} |",
+                flush=True,
+            )
     return 0
 
 

@@ -20,8 +20,11 @@ optimizer's update step in course_lib against optax's on the MLP's parameters; t
 course trains it (``mlp.train`` on the digits) against Flax and PyTorch; the LeNet and
 char-LSTM training steps against Flax and PyTorch (the models of ``bench_cnn.py`` and
 ``bench_char_lstm.py``), with the other forms we tried and the library's step pinned to one
-core; where each step spends its time (JAX's profiler, per compiled operation); and the speed
-targets, reached or not, with what it would take, written from this run's figures.
+core; where each step spends its time (JAX's profiler, per compiled operation); the speed
+targets, reached or not, with what it would take, written from this run's figures; and, unless
+``--quick``, word2vec, the widgets' latency and each lecture notebook's Run All without JAX's
+compilation cache, cold and warm (the scripts ``bench_word2vec.py``, ``bench_widgets.py``,
+``bench_runall.py``, each in its own process).
 """
 
 from __future__ import annotations
@@ -545,7 +548,7 @@ def sgd_section(rounds: int) -> list[str]:
     ]
 
 
-def script_section(script: str, *script_args: str) -> list[str]:
+def script_section(script: str, *script_args: str, timeout: float = 1800) -> list[str]:
     """Run one of the other benchmark scripts (its own interleaved tables) and keep its output."""
     import subprocess
 
@@ -553,39 +556,11 @@ def script_section(script: str, *script_args: str) -> list[str]:
     done = subprocess.run(
         [str(python if python.exists() else sys.executable), str(ROOT / "benchmarks" / script),
          *script_args],
-        capture_output=True, text=True, cwd=ROOT, timeout=1800,
+        capture_output=True, text=True, cwd=ROOT, timeout=timeout,
     )  # fmt: skip
     if done.returncode != 0:
         return [f"`{script}` failed:", "", "```", done.stderr[-2000:], "```"]
     return [line for line in done.stdout.splitlines() if not line.startswith("# ")]
-
-
-def notebook_section() -> list[str]:
-    """Each lecture notebook executed from scratch with the course kernel, one at a time."""
-    import subprocess
-    import tempfile
-
-    jupyter = ROOT / ".venv" / "bin" / "jupyter"
-    rows, total = [], 0.0
-    with tempfile.TemporaryDirectory() as tmp:
-        for nb in sorted((ROOT / "notebooks").glob("ch*.ipynb")):
-            start = time.perf_counter()
-            done = subprocess.run(
-                [str(jupyter), "nbconvert", "--to", "notebook", "--execute",
-                 "--ExecutePreprocessor.kernel_name=dl-course",
-                 "--ExecutePreprocessor.timeout=600", "--output-dir", tmp, str(nb)],
-                capture_output=True, text=True, cwd=nb.parent,
-            )  # fmt: skip
-            seconds = time.perf_counter() - start
-            total += seconds
-            status = "" if done.returncode == 0 else " (FAILED)"
-            rows.append(f"| {nb.name} | {seconds:.1f}{status} |")
-    return [
-        "| notebook | seconds (kernel start included) |",
-        "| --- | --- |",
-        *rows,
-        f"| **all {len(rows)}** | **{total:.0f}** |",
-    ]
 
 
 # ------------------------------------------------------------------------------ optimizers
@@ -1230,9 +1205,9 @@ def main(argv: list[str] | None = None) -> int:
         print("widgets ...", file=sys.stderr)
         lines += ["## Widget latency (benchmarks/bench_widgets.py)", ""]
         lines += [*script_section("bench_widgets.py"), ""]
-        print("notebooks ...", file=sys.stderr)
-        lines += ["## The whole course: each lecture notebook, executed alone", ""]
-        lines += [*notebook_section(), ""]
+        print("notebooks, Run All cold and warm ...", file=sys.stderr)
+        lines += ["## Run All, cold and warm, of each lecture notebook (bench_runall.py)", ""]
+        lines += [*script_section("bench_runall.py", timeout=3600), ""]
     lines += [f"Suite run time: {time.monotonic() - started:.0f} s.", ""]
     text = "\n".join(lines)
     args.out.write_text(text)

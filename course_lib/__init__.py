@@ -20,6 +20,8 @@ One module per course concept:
 - :mod:`course_lib.widgets`: ipywidgets demos whose callbacks are plain, testable functions.
 - :mod:`course_lib.checks`: self-checks that exercise notebooks call with a student's function.
 - :mod:`course_lib.exercises`: generates ``exercises/`` from ``solutions/``.
+- :mod:`course_lib.workspace`: the student's working copy ``work/``, refreshed from the course
+  without overwriting their edits.
 
 Notebooks import the modules they need (``from course_lib import perceptron``); nothing is
 re-exported here so that every name has one home.

@@ -192,3 +192,35 @@ def chain_gradients(name: str, weight: float, *, x0: float = 0.5, max_depth: int
 def chain_gradients_cache_size() -> int:
     """How many times :func:`chain_gradients` has compiled (for no-recompile checks)."""
     return _chain_grads._cache_size()
+
+
+CHAIN_MAX_SLOPE = {
+    "sigmoid": 0.25,
+    "tanh": 1.0,
+    "relu": 1.0,
+    "hard_tanh": 1.0,
+    "leaky_relu": 1.0,
+    "identity": 1.0,
+}
+r"""$\max_v |\Phi'(v)|$ for each of :data:`CHAIN_ACTIVATIONS` (sigmoid's is $\Phi'(0) = 1/4$)."""
+
+
+@functools.partial(jax.jit, static_argnames="max_depth")
+def _chain_bound(slope: Array, weight: Array, *, max_depth: int) -> Array:
+    return (jnp.abs(weight) * slope) ** jnp.arange(1, max_depth + 1, dtype=weight.dtype)
+
+
+def chain_gradient_bound(name: str, weight: float, *, max_depth: int = 30) -> Array:
+    r"""The bound $|\partial x_L/\partial x_0| \le (|w| \max_v|\Phi'(v)|)^L$, $L = 1..$max_depth.
+
+    Each of the $L$ factors $w\,\Phi'(w\,x_{l-1})$ of :func:`chain_gradients` is at most
+    $|w|\max|\Phi'|$ in size, so the product vanishes when that number is below 1 and may
+    explode when it is above (Aggarwal §1.4.2; for the sigmoid, $|w| < 4$ means vanishing).
+    ``weight`` is traced: a new weight never recompiles.
+    """
+    max_depth = _validate.positive_int("max_depth", max_depth)
+    if name not in CHAIN_ACTIVATIONS:
+        raise ValueError(f"`name` must be one of {CHAIN_ACTIVATIONS}, got {name!r}.")
+    return _chain_bound(
+        jnp.float32(CHAIN_MAX_SLOPE[name]), jnp.float32(weight), max_depth=max_depth
+    )

@@ -224,6 +224,35 @@ def fit_linear_cache_size() -> int:
     return _fit_linear._cache_size()
 
 
+@functools.partial(jax.jit, static_argnames=("steps",))
+def _fit_linear_sweep(params, D, lr, ks, steps):
+    return jax.vmap(lambda k: _fit_linear(params, D, lr, k, steps, False))(ks)
+
+
+def fit_linear_sweep(
+    D: ArrayLike, *, key: PRNGKey, k_max: int, steps: int = 3000, lr: float = 0.03
+) -> tuple[LinearAutoencoder, Array]:
+    r""":func:`fit_linear` for every code size $k = 1..$``k_max`` at once (one ``jax.vmap``).
+
+    Every run starts from the same ``k_max``-unit weights and switches off the units past
+    $k$ with a mask, exactly as ``fit_linear(D, key=key, k=k_max, k_active=k)`` does: row
+    $k - 1$ of the result is that run. One batched call is several times faster than
+    ``k_max`` separate ones, which is what lets a slider over $k$ answer at once.
+
+    Returns:
+        ``(params, loss_history)`` with a leading axis of length ``k_max``: ``params.W``
+        ``(k_max, k_max, d)``, ``params.V`` ``(k_max, d, k_max)``, history ``(k_max, steps)``.
+    """
+    D = _data("D", D)
+    k_max = _rank("k_max", k_max, D)
+    steps = _validate.positive_int("steps", steps)
+    _validate.positive("lr", lr)
+    params = init_linear(key=key, d=D.shape[1], k=k_max)
+    params = jax.tree.map(lambda a: a.astype(D.dtype), params)
+    ks = jnp.arange(1, k_max + 1)
+    return _fit_linear_sweep(params, D, jnp.asarray(lr, D.dtype), ks, steps)
+
+
 def optimal_encoder(V: ArrayLike) -> Array:
     r"""The best encoder for a fixed decoder: $W = (V^TV)^{-1}V^T$ (Eq 2.39, Exercise 2.14).
 

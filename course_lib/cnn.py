@@ -20,7 +20,8 @@ Contents:
 
 - size and parameter arithmetic (§8.2.1–8.2.3, §8.4.3, Exercises 8.2–8.5): :func:`output_size`,
   :func:`valid_stride`, :func:`conv_params`, :func:`dense_params`, :func:`vgg_layers`;
-- the forward pass :func:`conv2d` and the hand-written backward pass
+- the forward pass :func:`conv2d`, :func:`slide_map` (its output map for a filter size, padding
+  and stride that a slider moves without recompiling), and the hand-written backward pass
   :func:`conv2d_input_grad` / :func:`conv2d_filter_grad` (§8.3.1–8.3.2, Eq 8.3);
 - convolution as a sparse matrix :func:`conv_matrix` (§8.3.3): ``vec(out) = C vec(x)``, and the
   backward pass is $C^\top g$ (a transposed convolution);
@@ -31,7 +32,8 @@ Contents:
   :func:`apply`, :func:`loss`, :func:`train_step`, :func:`train_steps`, :func:`fit`,
   :func:`accuracy`, with its layer table :func:`lenet_layers` and :func:`n_params`;
 - inspecting a trained network (§8.5.1): :func:`feature_maps`, :func:`saliency`,
-  :func:`occlude`, :func:`occlusion_map`;
+  :func:`occlude`, :func:`occlusion_map`, and all of them for one digit at once,
+  :func:`inspect`;
 - hand-designed filters: :func:`gabor` (Goodfellow §9.10, Eqs 9.16–9.18), :func:`edge_filters`.
 
 Performance note (``/work/shared/TESTING.md``): on XLA:CPU jitted *steps* called from a Python
@@ -50,7 +52,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -328,6 +330,81 @@ def convolve2d_true(
     Same arguments and shapes as :func:`conv2d`; equal to ``conv2d(x, flip_filter(w), b)``.
     """
     return conv2d(x, flip_filter(w), b, stride=stride, padding=padding)
+
+
+@partial(jax.jit, static_argnames=("max_padding",))
+def _slide_map(
+    x: Array, w: Array, f: Array, p: Array, s: Array, *, max_padding: int = 2
+) -> tuple[Array, Array]:
+    n, P, F = x.shape[0], max_padding, w.shape[0]
+    canvas = jnp.pad(x, ((P, P + F), (P, P + F)))  # (n + 2P + F, n + 2P + F)
+    rows = jnp.arange(F)
+    wm = jnp.where((rows[:, None] < f) & (rows[None, :] < f), w, 0.0)
+    corr = jax.lax.conv_general_dilated(
+        canvas[None, :, :, None], wm[:, :, None, None], (1, 1), "VALID", dimension_numbers=_DIMS
+    )[0, :, :, 0]  # (n + 2P + 1, n + 2P + 1): every top-left corner in canvas coordinates
+    m = n + 2 * P
+    n_out = (n + 2 * p - f) // s + 1  # floor, as lax does when the stride does not fit
+    # output (i, j) of the p-padded input starts at canvas index P - p + s*i
+    idx = jnp.clip(P - p + s * jnp.arange(m), 0, corr.shape[0] - 1)
+    out = corr[idx][:, idx]
+    used = jnp.arange(m) < n_out
+    return jnp.where(used[:, None] & used[None, :], out, jnp.nan), n_out
+
+
+def slide_map(
+    x: ArrayLike, w: ArrayLike, f: Any, padding: Any, stride: Any, *, max_padding: int = 2
+) -> tuple[Array, Array]:
+    r"""The output map of the top-left ``f``×``f`` block of ``w`` slid over ``x`` zero-padded by
+    ``padding`` with stride ``stride``, for a widget whose sliders move ``f``, ``padding`` and
+    ``stride`` without recompiling (Aggarwal §8.2.1–8.2.2, Fig 8.2):
+
+    $$ y_{ij} = \sum_{r,s < f} w_{rs}\, \tilde x_{S i + r,\; S j + s}, \qquad
+       0 \le i, j < \Big\lfloor \frac{n + 2p - f}{S} \Big\rfloor + 1, $$
+
+    with $\tilde x$ the input padded by $p$. When $(n + 2p - f)/S$ is not an integer the last
+    rows and columns of the padded input are never reached (the floor, as ``lax`` does; the
+    book would call the stride invalid, :func:`valid_stride`).
+
+    ``f``, ``padding`` and ``stride`` may be traced ints: shapes never depend on them. The
+    input sits in a canvas with room for ``max_padding`` and the largest filter, the filter
+    is masked outside its ``f``×``f`` block, and the output is gathered at the strided
+    positions into a fixed ``(m, m)`` array, ``m = n + 2·max_padding`` (the largest output).
+
+    Args:
+        x: one square input ``(n, n)``; w: the largest filter ``(F, F)``.
+        f: the filter size, ``1 ≤ f ≤ F``; padding: ``0 ≤ padding ≤ max_padding``;
+        stride: ``≥ 1``.
+        max_padding: the largest padding the caller will ask for (static).
+
+    Returns:
+        ``(out, n_out)``: ``out: (m, m)`` with the output in its top-left ``n_out``×``n_out``
+        block and NaN elsewhere, and ``n_out`` (an int array; 0 or less when the filter does
+        not fit in the padded input).
+    """
+    x = _validate.float_array("x", x, ndim=2)
+    w = _validate.float_array("w", w, ndim=2)
+    for name, a in (("x", x), ("w", w)):
+        if a.shape[0] != a.shape[1]:
+            raise ValueError(f"`{name}` must be square, got shape {tuple(a.shape)}.")
+    if isinstance(max_padding, bool) or not isinstance(max_padding, int) or max_padding < 0:
+        raise ValueError(f"`max_padding` must be an int >= 0, got {max_padding!r}.")
+    if not _validate.is_traced(f) and not 1 <= int(f) <= w.shape[0]:
+        raise ValueError(f"`f` must be between 1 and {w.shape[0]} (the size of `w`), got {f}.")
+    if not _validate.is_traced(padding) and not 0 <= int(padding) <= max_padding:
+        raise ValueError(
+            f"`padding` must be between 0 and max_padding={max_padding}, got {padding}."
+        )
+    if not _validate.is_traced(stride) and int(stride) < 1:
+        raise ValueError(f"`stride` must be a positive int, got {stride}.")
+    dtype = jnp.result_type(x.dtype, w.dtype)
+    ints = (jnp.asarray(v, jnp.int32) for v in (f, padding, stride))  # one dtype, one compile
+    return _slide_map(x.astype(dtype), w.astype(dtype), *ints, max_padding=max_padding)
+
+
+def slide_map_cache_size() -> int:
+    """How many versions of the jitted :func:`slide_map` exist (one per input shape)."""
+    return _slide_map._cache_size()
 
 
 # ---------------------------------------------------------------------- backward convolution
@@ -944,6 +1021,60 @@ def occlusion_map(
     if label.shape != () or not jnp.issubdtype(label.dtype, jnp.integer):
         raise ValueError(f"`label` must be one integer class, got {label.dtype}{label.shape}.")
     return _occlusion_map(params, x, label, size, jnp.asarray(value, x.dtype))
+
+
+class Inspection(NamedTuple):
+    """One test digit as the CNN sees it (:func:`inspect`)."""
+
+    image: Array  # (H, W) the image, with the patch blanked
+    label: Array  # () its true class
+    probs: Array  # (n_classes,) the predicted class probabilities
+    saliency: Array  # (H, W) |d f_label / d x| of the occluded image
+
+
+@jax.jit
+def _inspect(params, images, labels, index, row, col, patch):
+    x = jax.lax.dynamic_index_in_dim(images, index, keepdims=True)
+    label = jax.lax.dynamic_index_in_dim(labels, index, keepdims=True)
+    x = occlude(x, row, col, patch)
+    probs = jax.nn.softmax(apply(params, x)[0])
+    sal = _saliency(params, x, label)[0]
+    return Inspection(x[0, :, :, 0], label[0], probs, sal)
+
+
+def inspect(
+    params: Params, images: ArrayLike, labels: ArrayLike, index: Any, row: Any, col: Any, size: Any
+) -> Inspection:
+    r"""Digit ``index`` of ``images`` with a ``size``×``size`` patch blanked at (``row``,
+    ``col``) (:func:`occlude`; ``size`` 0 = no patch): the image, its label, the network's
+    class probabilities $\mathrm{softmax}(f(x))$ and the saliency map
+    $|\partial f_c/\partial x|$ of the occluded image for its true class $c$ (:func:`saliency`;
+    Aggarwal §8.5.1; Zeiler & Fergus 2014).
+
+    One jitted function with every int argument traced: picking another digit or moving the
+    patch never recompiles (:func:`inspect_cache_size`).
+
+    Args:
+        params: from :func:`init`; images: ``(n, H, W, 1)``; labels: ``(n,)`` ints;
+        index, row, col, size: ints (or int arrays).
+
+    Returns:
+        :class:`Inspection` with ``image: (H, W)``, ``label: ()``, ``probs: (n_classes,)``,
+        ``saliency: (H, W)``.
+    """
+    images = _images("images", images)
+    labels = _labels("labels", labels, images.shape[0], params["dense"][1][0].shape[1])
+    if not _validate.is_traced(index) and not 0 <= int(index) < images.shape[0]:
+        raise ValueError(f"`index` must be between 0 and {images.shape[0] - 1}, got {index}.")
+    if not _validate.is_traced(size) and int(size) < 0:
+        raise ValueError(f"`size` must be >= 0 (0 = no patch), got {size}.")
+    ints = (jnp.asarray(v, jnp.int32) for v in (index, row, col, size))  # one dtype, one compile
+    return _inspect(params, images, labels, *ints)
+
+
+def inspect_cache_size() -> int:
+    """How many versions of the jitted :func:`inspect` exist (one per data shape)."""
+    return _inspect._cache_size()
 
 
 # --------------------------------------------------------------------- hand-designed filters

@@ -16,6 +16,7 @@ The loader interface that later chapters extend is small:
 from __future__ import annotations
 
 import functools
+import re
 from typing import NamedTuple
 
 import jax
@@ -226,6 +227,64 @@ def english_text() -> str:
     from pydoc_data.topics import topics
 
     return "\n\n".join(topics[k] for k in sorted(topics))
+
+
+_UNDERLINE = re.compile(r"([*=\-~^#+])\1{2,}")  # a heading's underline: *****, =====, -----
+_PLAIN_WORD = re.compile(r"[(“\"'‘]*[A-Za-z][a-z’'-]*[)”\"'’,.;:?!]*")
+_SENTENCE_END = re.compile(r"[.?!:][)”\"’]?( \[\d+\])?$")  # may end with a footnote mark [2]
+_EMPHASIS = re.compile(r"(?<![\w*])\*\*?([A-Za-z][^*]*?[^\s*])\*\*?(?![\w*])")
+
+
+def _is_prose_paragraph(lines: list[str]) -> bool:
+    """Whether a paragraph (its non-blank lines) reads as running English text.
+
+    True when it has at least 8 whitespace-separated tokens, at least 3/4 of them plain words
+    (letters, possibly with surrounding quotes or punctuation), it ends with a sentence mark
+    (``. ? ! :``), and no line is a heading's underline, an interactive session (``>>>``,
+    ``...``) or a grammar rule (``::=``). Code samples, tables and short fragments fail it.
+    """
+    stripped = [line.strip() for line in lines]
+    if any(
+        _UNDERLINE.fullmatch(s) or ">>>" in s or "::=" in s or s.startswith("...") for s in stripped
+    ):
+        return False
+    tokens = " ".join(stripped).split()
+    if len(tokens) < 8:
+        return False
+    words = sum(_PLAIN_WORD.fullmatch(t) is not None for t in tokens)
+    return 4 * words >= 3 * len(tokens) and _SENTENCE_END.search(" ".join(tokens)) is not None
+
+
+def english_prose() -> str:
+    r"""About 0.33 million characters of English prose that ship with CPython: the running text
+    of the Python Language Reference's help topics (:mod:`pydoc_data.topics`, the text
+    ``help("for")`` shows), with the code taken out. Nothing is downloaded. The text is
+    © the Python Software Foundation, distributed with Python under the PSF License.
+
+    Each topic is cut into paragraphs at blank lines; a paragraph is kept when
+    :func:`_is_prose_paragraph` says it reads as prose, so headings, code samples, interactive
+    sessions (``>>>``), grammar rules (``::=``) and tables are dropped. A kept paragraph is
+    joined into one line (a word broken at a line end is mended, runs of spaces become one,
+    reStructuredText's ``*emphasis*`` stars and list bullets are removed); paragraphs are
+    separated by one ``"\n"``, topics in sorted order, so every call returns the same string.
+    The prose is technical (names of Python objects appear in double quotes), but it is
+    sentences, not code.
+    """
+    from pydoc_data.topics import topics
+
+    paragraphs = []
+    for name in sorted(topics):
+        for block in re.split(r"\n[ \t]*\n", topics[name]):
+            lines = [line for line in block.split("\n") if line.strip()]
+            if lines:
+                lines[0] = re.sub(r"^(\s*)[*-] ", r"\1", lines[0])  # a list item's bullet
+            if not lines or not _is_prose_paragraph(lines):
+                continue
+            text = " ".join(line.strip() for line in lines)
+            text = re.sub(r"(?<=[a-z])- (?=[a-z])", "-", text)  # "reference- counting"
+            text = _EMPHASIS.sub(r"\1", re.sub(r"\s+", " ", text))
+            paragraphs.append(text)
+    return "\n".join(paragraphs)
 
 
 def add_bias(X: ArrayLike) -> Array:

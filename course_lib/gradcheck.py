@@ -26,8 +26,9 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
-from course_lib import _validate
+from course_lib import _validate, mlp
 from course_lib._types import Array, ArrayLike
 
 KINDS = ("forward", "central")
@@ -124,3 +125,66 @@ def vector_relative_error(estimate: ArrayLike, analytic: ArrayLike) -> Array:
     num = jnp.linalg.norm((ge - ga).reshape(-1))
     den = jnp.linalg.norm((ge + ga).reshape(-1))
     return jnp.where(num == 0, 0.0, num / jnp.where(den == 0, 1.0, den))
+
+
+# ------------------------------------------------------------------------------ precision and step
+# The experiment of ch03a_backprop (and its widget, ``widgets.gradcheck_explorer``): the
+# relative error of an MLP's hand-written backprop against both differences, in both precisions.
+
+PRECISION_CONFIGS = (
+    ("float32", "forward"),
+    ("float32", "central"),
+    ("float64", "forward"),
+    ("float64", "central"),
+)
+"""The (dtype, kind) pairs of :func:`mlp_relative_errors`, in the order of its result."""
+
+
+def _mlp_rho(params, X, labels, eps, activation):
+    """Relative error of ``mlp.backprop_pre`` vs finite differences, for every config."""
+    out = []
+    for dtype_name, kind in PRECISION_CONFIGS:
+        dtype = jnp.dtype(dtype_name)
+        p = jax.tree.map(lambda a, dt=dtype: a.astype(dt), params)
+        Xd = X.astype(dtype)
+        flat, unravel = ravel_pytree(p)
+        analytic = ravel_pytree(mlp.backprop_pre(p, Xd, labels, activation))[0]
+
+        def f(v, Xd=Xd, unravel=unravel):
+            return mlp.loss(unravel(v), Xd, labels, activation)
+
+        estimate = fd_gradient(f, flat, eps.astype(dtype), kind)
+        out.append(vector_relative_error(estimate, analytic).astype(jnp.float64))
+    return jnp.stack(out)
+
+
+_mlp_rho_jit = jax.jit(_mlp_rho, static_argnames=("activation",))
+
+
+def mlp_relative_errors(
+    params, X: ArrayLike, labels: ArrayLike, eps: float, *, activation: str = "tanh"
+) -> np.ndarray:
+    r"""$\rho$ (Eq 3.34, :func:`vector_relative_error`) of an MLP's hand-written gradient
+    (``mlp.backprop_pre``) against :func:`fd_gradient` with step ``eps``, for each
+    (precision, difference) of :data:`PRECISION_CONFIGS` (Aggarwal §3.2.10).
+
+    ``params`` (a tuple of ``mlp.Dense``) and ``X: (n, d)`` are cast to each precision inside
+    one jitted function, run with float64 enabled; ``eps`` is traced, so a new step never
+    recompiles (:func:`mlp_relative_errors_cache_size`). Returns a float64 array of shape (4,).
+    """
+    _validate.positive("eps", eps)
+    with jax.enable_x64(True):
+        p64 = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64), params)
+        X64 = _validate.float_array("X", X, ndim=2).astype(jnp.float64)
+        labels = jnp.asarray(labels)
+        if labels.shape != (X64.shape[0],):
+            raise ValueError(
+                f"`labels` must have shape ({X64.shape[0]},) to match X, got {labels.shape}."
+            )
+        rho = _mlp_rho_jit(p64, X64, labels, jnp.float64(eps), activation=activation)
+        return np.asarray(rho, np.float64)
+
+
+def mlp_relative_errors_cache_size() -> int:
+    """How many versions of :func:`mlp_relative_errors`' jitted function exist (should stay 1)."""
+    return _mlp_rho_jit._cache_size()

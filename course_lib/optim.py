@@ -22,11 +22,13 @@ docstring says how the two forms relate.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from course_lib import _validate
 from course_lib._types import Array, Params
@@ -803,3 +805,92 @@ def conjugate_gradient(
 
     (_, _), (ws, qs) = jax.lax.scan(body, (w0, -(matvec(w0) - b)), None, length=steps)
     return CGResult(jnp.concatenate([w0[None], ws]), qs)
+
+
+# ------------------------------------------------------------------------------ the bowl race
+# The race of ch03b_optimizers (and its widget, ``widgets.optimizer_race``): every method of
+# :func:`optimizer_zoo` on the bowl of Aggarwal Fig 3.9, in one jitted scan.
+
+
+def bowl(w: Array, b: Any = 4.0, angle: Any = 0.0) -> Array:
+    r"""The bowl $L = x^2 + b\,y^2$ of Aggarwal Fig 3.9 ($b = 4$; $b = 1$ is the round one),
+    optionally turned by ``angle`` (radians): $L = u^2 + b\,v^2$ with
+    $(u, v) = (x\cos\theta + y\sin\theta,\; -x\sin\theta + y\cos\theta)$. The same
+    eigenvalues, but at $\theta \ne 0$ the Hessian is no longer diagonal in $(x, y)$.
+
+    ``w`` has shape ``(2, ...)``: a point, or a grid of points stacked on the first axis.
+    ``b`` and ``angle`` may be traced.
+    """
+    c, s = jnp.cos(angle), jnp.sin(angle)
+    u, v = c * w[0] + s * w[1], c * w[1] - s * w[0]
+    return u**2 + b * v**2
+
+
+_NESTEROV = ZOO.index("Nesterov")
+
+
+@functools.partial(jax.jit, static_argnames=("steps",))
+def _race(lr, adaptive_lr, beta, b, angle, start, *, steps: int):
+    # Turn the start with the bowl, so that the problem is the same one seen in turned axes.
+    c, s = jnp.cos(angle), jnp.sin(angle)
+    start = jnp.stack([c * start[0] - s * start[1], s * start[0] + c * start[1]])
+    zoo = optimizer_zoo(lr, adaptive_lr, beta)
+    out = race(lambda w: bowl(w, b, angle), list(zoo.values()), start, steps)
+    # Nesterov's iterates in optax's form are the look-ahead points W + beta V: keep the book's W.
+    book_w = nesterov_iterates(out.params[_NESTEROV], beta)
+    book_loss = jax.vmap(lambda w: bowl(w, b, angle))(book_w)
+    return Trajectory(out.params.at[_NESTEROV].set(book_w), out.loss.at[_NESTEROV].set(book_loss))
+
+
+def race_cache_size() -> int:
+    """How many times :func:`race_bowl`'s jitted scan has been compiled (no-recompile checks)."""
+    return _race._cache_size()
+
+
+class RaceResult(NamedTuple):
+    """The seven methods of :data:`ZOO` on one bowl: their paths, losses and iteration counts."""
+
+    names: tuple[str, ...]
+    paths: np.ndarray  # (7, steps + 1, 2)
+    losses: np.ndarray  # (7, steps + 1)
+    counts: np.ndarray  # (7,) first k with L(w_k) < tol, -1 if never
+
+
+def race_bowl(
+    lr: float,
+    adaptive_lr: float,
+    beta: float,
+    b: float = 4.0,
+    angle: float = 0.0,
+    *,
+    start: tuple[float, float] = (30.0, 20.0),
+    steps: int = 300,
+    tol: float = 1e-6,
+) -> RaceResult:
+    r"""Race the seven methods of :func:`optimizer_zoo` on $x^2 + b\,y^2$ (:func:`bowl`),
+    turned by ``angle`` radians together with ``start``: the same problem in turned axes, on
+    which GD, momentum and Nesterov take the same (turned) steps (Aggarwal §3.5.2–3.5.3).
+
+    One call of one jitted ``lax.scan``; ``lr``, ``adaptive_lr``, ``beta``, ``b`` and ``angle``
+    are traced, so new values never recompile (only a new ``steps`` does). Nesterov's row holds
+    the book's iterates $W$ (:func:`nesterov_iterates`), not optax's look-ahead points
+    $W + \beta V$. Returns NumPy arrays (:class:`RaceResult`), ready to plot.
+    """
+    _validate.positive("lr", lr)
+    _validate.positive("adaptive_lr", adaptive_lr)
+    _check("beta", beta, 0.0, 1.0)
+    _validate.positive("b", b)
+    _validate.positive("tol", tol)
+    steps = _validate.positive_int("steps", steps)
+    f = jnp.result_type(float)
+    out = _race(
+        jnp.asarray(lr, f),
+        jnp.asarray(adaptive_lr, f),
+        jnp.asarray(beta, f),
+        jnp.asarray(b, f),
+        jnp.asarray(angle, f),
+        jnp.asarray(start, f),
+        steps=steps,
+    )
+    counts = steps_to_tolerance(out.loss, tol)
+    return RaceResult(ZOO, np.asarray(out.params), np.asarray(out.loss), np.asarray(counts))

@@ -14,18 +14,39 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
+from matplotlib.image import AxesImage
 
 from course_lib import activations, losses
 from course_lib._types import Array, ArrayLike
 
-POS_COLOR = "#1f77b4"
-NEG_COLOR = "#ff7f0e"
-BOUNDARY_COLOR = "#2ca02c"
+#: The Okabe-Ito palette: eight colours that stay distinct under the common forms of colour
+#: blindness (Okabe & Ito, "Color Universal Design", 2008). Every figure of the course draws
+#: from it, in this order.
+OKABE_ITO = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+POS_COLOR = OKABE_ITO[0]
+NEG_COLOR = OKABE_ITO[1]
+BOUNDARY_COLOR = OKABE_ITO[2]
+
+#: Widest figure (inches at ``figure.dpi``) that JupyterLab shows unscaled beside its file
+#: browser at a 1400-px window: wider figures are shrunk and their text with them.
+MAX_WIDTH = 9.5
 
 
 def style() -> None:
-    """Course-wide matplotlib defaults: readable sizes, no top/right spines."""
+    """Course-wide matplotlib defaults: text readable at JupyterLab's default zoom, the
+    colour-blind-safe palette, no top/right spines."""
+    from cycler import cycler
+
     plt.rcParams.update(
         {
             "figure.figsize": (6.4, 4.0),
@@ -33,11 +54,47 @@ def style() -> None:
             "axes.spines.top": False,
             "axes.spines.right": False,
             "axes.grid": True,
+            "axes.prop_cycle": cycler(color=OKABE_ITO),
             "grid.alpha": 0.3,
-            "font.size": 10,
+            "font.size": 11,
+            "axes.titlesize": 12,
+            "axes.labelsize": 11,
+            "legend.fontsize": 10,
+            "xtick.labelsize": 10,
+            "ytick.labelsize": 10,
             "legend.frameon": False,
+            "image.cmap": "viridis",
         }
     )
+
+
+def png_bytes(fig: Figure, *, tight: bool = True) -> bytes:
+    """``fig`` rendered as PNG bytes at the figure's dpi (what the inline backend shows)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight" if tight else None)
+    return buf.getvalue()
+
+
+def show(fig: Figure, alt: str) -> None:
+    """Display ``fig`` in the notebook with alternative text, then close it.
+
+    ``alt`` says what the figure shows, for a reader who cannot see it (a screen reader, a
+    broken image on the course website). It is stored in the output's metadata, where
+    nbconvert's HTML (and so the website) puts it in the ``<img alt=...>``.
+    """
+    from IPython.display import Image, display
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"show: fig must be a matplotlib Figure, got {type(fig).__name__}.")
+    if not isinstance(alt, str) or len(alt.strip()) < 10:
+        raise ValueError(
+            f"show: alt must describe the figure in words (at least 10 characters), got {alt!r}."
+        )
+    data = png_bytes(fig)
+    plt.close(fig)
+    display(Image(data=data, format="png", alt=alt.strip()))
 
 
 def scatter_classes(ax: Axes, X: ArrayLike, y: ArrayLike, *, s: float = 30, **kw) -> None:
@@ -95,8 +152,10 @@ def decision_regions(
     ylim: tuple[float, float] = (-1.5, 1.5),
     resolution: int = 200,
     alpha: float = 0.25,
+    axis_labels: tuple[str, str] | None = ("$x_1$", "$x_2$"),
 ) -> None:
-    """Shade where ``predict(points: (m, 2)) -> (m,)`` is positive (blue) or not (orange)."""
+    """Shade where ``predict(points: (m, 2)) -> (m,)`` is positive (blue) or not (orange),
+    and label the axes with ``axis_labels`` (``None``: leave them alone)."""
     xs = np.linspace(*xlim, resolution)
     ys = np.linspace(*ylim, resolution)
     gx, gy = np.meshgrid(xs, ys)
@@ -112,6 +171,26 @@ def decision_regions(
     )
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
+    if axis_labels is not None:
+        ax.set_xlabel(axis_labels[0])
+        ax.set_ylabel(axis_labels[1])
+
+
+def class_legend(
+    ax: Axes, *, regions: bool = True, where: Axes | Figure | None = None, **kw
+) -> None:
+    """A legend for the :func:`scatter_classes` points (and any labelled lines) of ``ax``,
+    plus, with ``regions=True``, the two shades of :func:`decision_regions`. It goes on
+    ``where`` (default ``ax``; a figure for one legend under several panels, e.g. with
+    ``loc="outside lower center"``)."""
+    from matplotlib.patches import Patch
+
+    handles, labels = ax.get_legend_handles_labels()
+    if regions:
+        for color, text in ((POS_COLOR, "predicted $+1$"), (NEG_COLOR, "predicted $-1$")):
+            handles.append(Patch(facecolor=color, alpha=0.25, edgecolor="none"))
+            labels.append(text)
+    (ax if where is None else where).legend(handles, labels, **kw)
 
 
 def margin_losses(
@@ -129,13 +208,22 @@ def margin_losses(
     ax.set_xlabel("margin $z = y\\,(w\\cdot x)$")
     ax.set_ylabel("loss")
     ax.set_ylim(-0.2, 4)
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper right")
 
 
 def activation(
-    ax: Axes, name: str, *, vlim: tuple[float, float] = (-4.0, 4.0), autodiff: bool = True
+    ax: Axes,
+    name: str,
+    *,
+    vlim: tuple[float, float] = (-4.0, 4.0),
+    autodiff: bool = True,
+    zoom_negative: bool = False,
 ) -> None:
-    """Plot an activation $\\Phi$, its hand-written $\\Phi'$ and (dots) ``jax.grad`` of $\\Phi$."""
+    """Plot an activation $\\Phi$, its hand-written $\\Phi'$ and (dots) ``jax.grad`` of $\\Phi$.
+
+    With ``zoom_negative=True`` an inset magnifies $\\Phi$ for $v < 0$ and states its slope
+    there: leaky ReLU's slope of 0.01 is invisible at the panel's scale.
+    """
     act = activations.get(name)
     v = jnp.linspace(*vlim, 401)
     ax.plot(np.asarray(v), np.asarray(act.fn(v)), lw=2, label=f"$\\Phi(v) = {act.formula}$")
@@ -146,7 +234,18 @@ def activation(
         ax.plot(np.asarray(vs), np.asarray(g), "k.", ms=5, label="jax.grad")
     ax.set_title(name)
     ax.set_xlabel("$v$")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=9, loc="upper left")
+    if zoom_negative:
+        slope = float(act.fn(jnp.float32(-1.0))) / -1.0  # Phi is linear for v < 0
+        vn = jnp.linspace(vlim[0], 0.0, 101)
+        inset = ax.inset_axes((0.06, 0.5, 0.5, 0.3))
+        inset.plot(np.asarray(vn), np.asarray(act.fn(vn)), lw=2)
+        inset.axhline(0.0, color="0.5", lw=1, ls=":")  # where ReLU would be
+        inset.set_title("$v < 0$, magnified", fontsize=9)
+        inset.text(0.96, 0.1, f"slope {slope:g}", ha="right", transform=inset.transAxes, fontsize=9)
+        inset.set_xticks([])
+        inset.set_yticks([])
+        inset.spines[["top", "right"]].set_visible(True)
 
 
 def curves(
@@ -180,7 +279,7 @@ def figure(
 # --------------------------------------------------------------------------------------------
 # Chapter 2a (ch02a_shallow_models): multiclass decision regions and 8x8 digit images.
 
-CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+CLASS_COLORS = OKABE_ITO[:6]
 CLASS_MARKERS = ("o", "x", "s", "^", "v", "D")
 
 
@@ -229,11 +328,16 @@ def digit_images(
     titles: Sequence[str] | None = None,
     *,
     cmap: str = "gray_r",
+    vmin: float | None = None,
+    vmax: float | None = None,
 ) -> None:
-    """Show rows of ``images: (m, 64)`` as 8x8 pictures, one per axis (ticks and grid off)."""
+    """Show rows of ``images: (m, 64)`` as 8x8 pictures, one per axis (ticks and grid off).
+
+    ``vmin``/``vmax`` put every picture on one colour scale (then one colorbar serves them
+    all, e.g. ``fig.colorbar(axes[0].images[0], ax=axes)``); by default each has its own."""
     images = np.asarray(images)
     for i, ax in enumerate(axes):
-        ax.imshow(images[i].reshape(8, 8), cmap=cmap, interpolation="nearest")
+        ax.imshow(images[i].reshape(8, 8), cmap=cmap, interpolation="nearest", vmin=vmin, vmax=vmax)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
@@ -251,22 +355,26 @@ def labelled_points(
     labels: Sequence[str],
     *,
     groups: Sequence[str] | None = None,
-    fontsize: float = 8,
+    fontsize: float = 9,
 ) -> None:
-    """Scatter 2-D points ``P: (n, 2)`` with a text label each, coloured by ``groups`` if given."""
+    """Scatter 2-D points ``P: (n, 2)`` with a text label each, coloured by ``groups`` if given
+    (at most 8 groups: the Okabe-Ito colours)."""
     P = np.asarray(P)
-    cmap = plt.get_cmap("tab10")
     names = sorted(set(groups)) if groups is not None else []
-    colors = [cmap(names.index(g) % 10) for g in groups] if groups is not None else ["C0"] * len(P)
+    if len(names) > len(OKABE_ITO):
+        raise ValueError(
+            f"labelled_points: `groups` may hold at most {len(OKABE_ITO)} groups, got {len(names)}."
+        )
+    colors = [OKABE_ITO[names.index(g)] for g in groups] if groups is not None else ["C0"] * len(P)
     ax.scatter(P[:, 0], P[:, 1], s=12, c=colors)
     for (x, y), text, col in zip(P, labels, colors, strict=True):
         ax.annotate(
             text, (x, y), fontsize=fontsize, color=col, xytext=(2, 2), textcoords="offset points"
         )
     for i, g in enumerate(names):
-        ax.scatter([], [], color=cmap(i % 10), label=g, s=12)
+        ax.scatter([], [], color=OKABE_ITO[i], label=g, s=12)
     if names:
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=9, loc="best")
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,7 +403,7 @@ def computational_graph(
     node_labels: Sequence[str] | None = None,
     highlight: Sequence[int] = (),
     node_size: float = 0.28,
-    fontsize: float = 9,
+    fontsize: float = 10,
 ) -> None:
     r"""Draw a :class:`course_lib.backprop.Graph` left to right, edges labelled.
 
@@ -307,7 +415,9 @@ def computational_graph(
         node_labels: text for each node (default: its name).
         highlight: node indices of one path to draw in red (its edges too).
         node_size: circle radius in layout units (columns are 1 apart).
+        fontsize: node text size in points; edge labels are 1 pt smaller, never below 9.
     """
+    hot_color = OKABE_ITO[3]  # vermillion: the highlighted path
     pos = _graph_layout(graph.parents)
     on_path = set(zip(highlight[:-1], highlight[1:], strict=True)) if len(highlight) > 1 else set()
     for i, j in graph.edges:
@@ -322,7 +432,7 @@ def computational_graph(
             xytext=start,
             arrowprops={
                 "arrowstyle": "-|>",
-                "color": "#d62728" if hot else "0.35",
+                "color": hot_color if hot else "0.35",
                 "lw": 2.0 if hot else 1.1,
                 "shrinkA": 0,
                 "shrinkB": 0,
@@ -335,8 +445,8 @@ def computational_graph(
                 edge_labels[(i, j)],
                 ha="center",
                 va="center",
-                fontsize=fontsize - 1,
-                color="#d62728" if hot else "0.15",
+                fontsize=max(fontsize - 1, 9),
+                color=hot_color if hot else "0.15",
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9},
             )
     for k, name in enumerate(graph.names):
@@ -358,15 +468,15 @@ def computational_graph(
 
 #: One colour per method, the same in every figure of the optimizer notebook.
 METHOD_COLORS = {
-    "GD": "#1f77b4",
-    "momentum": "#ff7f0e",
-    "Nesterov": "#2ca02c",
-    "AdaGrad": "#d62728",
-    "RMSProp": "#9467bd",
-    "AdaDelta": "#8c564b",
-    "Adam": "#e377c2",
-    "Newton": "#17becf",
-    "CG": "#7f7f7f",
+    "GD": OKABE_ITO[0],
+    "momentum": OKABE_ITO[1],
+    "Nesterov": OKABE_ITO[2],
+    "AdaGrad": OKABE_ITO[3],
+    "RMSProp": OKABE_ITO[4],
+    "AdaDelta": OKABE_ITO[5],
+    "Adam": OKABE_ITO[7],
+    "Newton": "#999999",
+    "CG": "#7f3f98",
 }
 
 
@@ -411,7 +521,7 @@ def optimizer_paths(
         ax.plot(path[:, 0], path[:, 1], "o-", color=color, lw=1.3, ms=marker_size, label=name)
         ax.plot(path[-1, 0], path[-1, 1], "o", color=color, ms=7, mec="k", mew=0.8)
     if legend and paths:
-        ax.legend(fontsize=8, loc="upper left", framealpha=0.85, frameon=True)
+        ax.legend(loc="upper left", framealpha=0.85, frameon=True)
 
 
 def loss_curves(
@@ -468,7 +578,7 @@ def layer_profile(
     if logy:
         ax.set_yscale("log")
     if len(series) > 1:
-        ax.legend(fontsize=8)
+        ax.legend()
 
 
 # --------------------------------------------------------------------------------------------
@@ -492,11 +602,12 @@ def jacobian_norms(
     ax.set_xlabel("steps back $T - t$")
     ax.set_ylabel(ylabel)
     if len(series) > 1:
-        ax.legend(fontsize=8)
+        ax.legend()
 
 
 # --------------------------------------------------------------------------------------------
-# ch08b_cnn_training: filter banks and per-pixel maps of small images.
+# Chapter 8 (ch08a_convolution, ch08b_cnn_training): filter banks and per-pixel maps of small
+# images, on shared colour scales with colorbars.
 
 
 def image_grid(
@@ -506,23 +617,77 @@ def image_grid(
     *,
     cmap: str = "RdBu_r",
     symmetric: bool = True,
-) -> None:
-    """Show ``images: (m, h, w)`` one per axis (ticks off). With ``symmetric`` the colour scale
-    of each image is centred at 0 (blue negative, red positive): right for filters and
-    gradients."""
+    vmax: float | None = None,
+) -> AxesImage | None:
+    """Show ``images: (m, h, w)`` one per axis (ticks off) and return the last image drawn
+    (for a colorbar). With ``symmetric`` the colour scale is centred at 0 (blue negative, red
+    positive): right for filters and gradients. ``vmax`` puts every image on one scale
+    (``[-vmax, vmax]``, or ``[0, vmax]`` without ``symmetric``); by default each image gets
+    its own, and then a colorbar would be meaningless."""
     images = np.asarray(images)
+    shown = None
     for i, ax in enumerate(axes):
         im = images[i]
-        if symmetric:
+        if vmax is not None:
+            lo = -vmax if symmetric else min(0.0, float(im.min()))
+            shown = ax.imshow(im, cmap=cmap, vmin=lo, vmax=vmax, interpolation="nearest")
+        elif symmetric:
             v = float(np.abs(im).max()) or 1.0
-            ax.imshow(im, cmap=cmap, vmin=-v, vmax=v, interpolation="nearest")
+            shown = ax.imshow(im, cmap=cmap, vmin=-v, vmax=v, interpolation="nearest")
         else:
-            ax.imshow(im, cmap=cmap, interpolation="nearest")
+            shown = ax.imshow(im, cmap=cmap, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
         if titles is not None:
-            ax.set_title(titles[i], fontsize=8)
+            ax.set_title(titles[i], fontsize=10)
+    return shown
+
+
+def image_bank(
+    fig: Figure | SubFigure,
+    images: ArrayLike,
+    *,
+    ncols: int = 8,
+    titles: Sequence[str] | None = None,
+    title: str | None = None,
+    cmap: str = "RdBu_r",
+    symmetric: bool = True,
+    vmax: float | None = None,
+    label: str = "weight",
+) -> np.ndarray:
+    """Draw ``images: (m, h, w)`` (filters, feature maps) in rows of ``ncols`` panels of
+    ``fig`` (a figure or a subfigure), all on one colour scale, with one colorbar labelled
+    ``label``, so that a pale panel means a small value. ``symmetric``: the scale is
+    ``[-vmax, vmax]`` with 0 in the middle (white in ``RdBu_r``), for signed weights;
+    otherwise it starts at 0, for non-negative maps. ``vmax`` defaults to the largest
+    ``|value|``; pass the same ``vmax`` to two banks to compare them. Returns the axes
+    ``(rows, ncols)`` (unused ones switched off)."""
+    from course_lib import _validate
+
+    images = np.asarray(images, dtype=float)
+    if images.ndim != 3:
+        raise ValueError(f"image_bank: `images` must have shape (m, h, w), got {images.shape}.")
+    ncols = _validate.positive_int("ncols", ncols)
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(
+            f"image_bank: `titles` must have one entry per image ({len(images)}), "
+            f"got {len(titles)}."
+        )
+    if vmax is None:
+        vmax = float(np.abs(images).max()) or 1.0
+    elif not vmax > 0:
+        raise ValueError(f"image_bank: `vmax` must be positive, got {vmax}.")
+    rows = -(-len(images) // ncols)
+    axes = fig.subplots(rows, ncols, squeeze=False)
+    used = axes.ravel()[: len(images)]
+    shown = image_grid(used, images, titles, cmap=cmap, symmetric=symmetric, vmax=vmax)
+    for ax in axes.ravel()[len(images) :]:
+        ax.axis("off")
+    fig.colorbar(shown, ax=axes.ravel().tolist(), label=label, shrink=0.9)
+    if title:
+        fig.suptitle(title)
+    return axes
 
 
 # --------------------------------------------------------------------------------------------

@@ -68,7 +68,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     base = tmp_path_factory.mktemp("lab")
     (ROOT / "build" / "screenshots" / "FAILED.png").unlink(missing_ok=True)  # from an older run
     root = base / "course"
-    shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    # the layout a student's working copy has (work/notebooks, work/exercises), so that the links
+    # between lectures and exercises resolve
+    for folder in ("notebooks", "exercises"):
+        shutil.copytree(
+            ROOT / folder, root / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+        )
     port, token = _free_port(), secrets.token_hex(16)
     log = base / "jupyter.log"
     # render every cell (JupyterLab 4 renders only the visible ones by default), so that the test
@@ -80,11 +85,20 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     )
     env = {
         **os.environ,
+        "JUPYTER_DATA_DIR": str(base / "data"),  # the notary's database of trusted notebooks
         "JUPYTER_CONFIG_DIR": str(base / "config"),
         "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
         "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
         "JUPYTERLAB_SETTINGS_DIR": str(base / "user-settings"),
     }
+    # the course's own notebooks are trusted, as `make lab` trusts the working copy it makes: their
+    # saved widgets then show before anything runs
+    subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter"), "trust", *map(str, root.glob("*/*.ipynb"))],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     cmd = [
         str(Path(sys.executable).parent / "jupyter"),
         "lab",

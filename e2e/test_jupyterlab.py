@@ -1,18 +1,23 @@
-"""Every lecture notebook, opened in JupyterLab in headless Chromium, as a student would.
+"""Every lecture notebook, reached from the start page in JupyterLab in headless Chromium.
 
-For each notebook: open it, clear its outputs, Run > Run All Cells from the menu, wait until the
-kernel has executed every code cell (prompts ``[1]`` ... ``[N]`` in order) and is idle, then check
-that no cell shows an error or anything on stderr, that every widget the notebook displays
-rendered (as many widget views as the committed notebook has, none "Error displaying widget"),
-and that moving the first slider of the notebook's first interactive figure changes its value
-and redraws its figure. A screenshot of each notebook goes to ``build/screenshots/`` (not
-committed). Run with ``make browser-test``.
+For each notebook: open the start page (``notebooks/00_start_here.ipynb``) and click its link to
+the notebook, as a student would. Before anything runs, every widget the committed notebook
+displays must already show (from the widget state saved in the notebook), with its picture.
+Then clear the outputs, Run > Run All Cells from the menu, wait until the kernel has executed
+every code cell (prompts ``[1]`` ... ``[N]`` in order) and is idle, and check that no cell shows
+an error or anything on stderr and that every widget rendered again. Then every control of
+every interactive figure is moved from the keyboard, several times, and the time from the key
+press to the new picture on screen (decoded and painted) is recorded: the table is printed and
+written to ``build/widget_latency.md`` (it is measured, not asserted: CI machines are loaded).
+A screenshot of each notebook goes to ``build/screenshots/`` (not committed). Run with
+``make browser-test``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import statistics
 import time
 from pathlib import Path
 
@@ -22,6 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "build" / "screenshots"
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("ch*.ipynb"))
+START = "00_start_here.ipynb"
+LATENCY = ROOT / "build" / "widget_latency.md"
+PRESSES = 5  # key presses timed per control
+LATENCY.unlink(missing_ok=True)  # one table per run
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 RUN_TIMEOUT = 300.0  # seconds for Run All (the slowest notebook takes ~45 s under nbval)
 
@@ -105,10 +114,29 @@ def _wait(condition, timeout: float, what: str, page=None) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_in_jupyterlab(lab, page, path: Path) -> None:
     n_code, n_widgets = _stored(path)
-    page.goto(lab.notebook_url(path.name))
-    page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
+    _open_from_start_page(lab, page, path.name)
     _wait(lambda: _kernel_idle(page), 90, "the kernel to start")
     assert len(_prompts(page)) == n_code, "JupyterLab did not render every cell"
+
+    # before running: the saved widgets show, each interactive figure with its picture
+    views = page.locator(".jp-OutputArea-output > .jupyter-widgets")
+    _wait(lambda: views.count() >= n_widgets, 60, f"{n_widgets} saved widget views", page)
+    assert views.count() == n_widgets
+    demos = page.locator(".course-demo")
+    _wait(
+        lambda: all(
+            (d.locator("img").get_attribute("src") or "").startswith("blob:") for d in demos.all()
+        ),
+        30,
+        "the saved pictures of the interactive figures",
+        page,
+    )
+    n_demos = demos.count()
+    assert "VBox(children" not in page.locator(".jp-Notebook").inner_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if n_demos:
+        demos.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / f"{path.stem}_before_running.png"))
 
     _menu(page, "Edit", "Clear Outputs of All Cells")
     _wait(lambda: page.locator(".jp-OutputArea-output").count() == 0, 30, "cleared outputs")
@@ -129,7 +157,6 @@ def test_notebook_runs_in_jupyterlab(lab, page, path: Path) -> None:
     )
 
     # every widget view of the committed notebook rendered, none failed
-    views = page.locator(".jp-OutputArea-output > .jupyter-widgets")
     _wait(lambda: views.count() >= n_widgets, 30, f"{n_widgets} widget views")
     assert views.count() == n_widgets
     body = page.locator(".jp-Notebook").inner_text()
@@ -147,6 +174,8 @@ def test_notebook_runs_in_jupyterlab(lab, page, path: Path) -> None:
         demo.scroll_into_view_if_needed()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{path.stem}.png"))
+    assert page.locator(".course-demo").count() == n_demos
+    _record_latency(path.stem, _measure_latency(page))
     _menu(page, "Kernel", "Shut Down Kernel")  # free the memory before the next notebook
     print(f"{path.name}: {n_code} cells ran in {seconds:.1f} s, {n_widgets} widget view(s)")
 
@@ -211,3 +240,99 @@ def _move_first_slider(page):
         page,
     )
     return demo
+
+
+def _open_from_start_page(lab, page, name: str) -> None:
+    """Open the start page and click its link to ``name``; the notebook must open."""
+    page.goto(lab.notebook_url(f"notebooks/{START}"))
+    page.wait_for_selector(".jp-Notebook .jp-MarkdownCell", timeout=60_000)
+    # JupyterLab may rewrite a relative href; the lecture's link is the one not to its exercises
+    links = page.locator(f'.jp-RenderedMarkdown a[href*="{name}"]:not([href*="exercises"])')
+    _wait(lambda: links.count() > 0, 30, f"the start page's link to {name}", page)
+    link = links.first
+    link.scroll_into_view_if_needed()
+    link.click()
+    tab = page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel", has_text=name)
+    _wait(lambda: tab.count() > 0, 30, f"the link to open {name}", page)
+    # close the start page, so that only the notebook is in the page
+    page.locator(".lm-TabBar-tab", has_text=START).locator(".lm-TabBar-tabCloseIcon").click()
+    _wait(
+        lambda: page.locator(".lm-TabBar-tab", has_text=START).count() == 0,
+        30,
+        "the start page to close",
+    )
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
+
+
+# Timing in the page: a key press (or a dropdown change) stores its time; the new picture's
+# time is taken when the <img> of the figure has a new source, decoded, and a frame was painted.
+_INSTALL = """(demo) => {
+  const img = demo.querySelector('img');
+  demo.__lat = [];
+  demo.__t0 = null;
+  demo.addEventListener('keydown', () => { demo.__t0 = performance.now(); }, true);
+  new MutationObserver(() => {
+    const t0 = demo.__t0;
+    if (t0 === null) return;
+    demo.__t0 = null;
+    img.decode().catch(() => null).then(() =>
+      requestAnimationFrame(() => setTimeout(() => demo.__lat.push(performance.now() - t0), 0)));
+  }).observe(img, {attributes: true, attributeFilter: ['src']});
+}"""
+
+
+def _measure_latency(page) -> list[tuple[int, str, list[float]]]:
+    """(figure number, control, latencies in ms) for every control of every interactive figure."""
+    results = []
+    demos = page.locator(".course-demo")
+    for k in range(demos.count()):
+        demo = demos.nth(k)
+        demo.scroll_into_view_if_needed()
+        demo.evaluate(_INSTALL)
+        for slider in demo.locator(".widget-slider").all():
+            label = slider.locator(".widget-label").inner_text().strip() or "slider"
+            handle = slider.locator(".noUi-handle")
+            times = []
+            for i in range(PRESSES):
+                at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute(
+                    "aria-valuemax"
+                )
+                key = "ArrowLeft" if at_max or i % 2 else "ArrowRight"
+                n = demo.evaluate("d => d.__lat.length")
+                handle.focus()
+                page.keyboard.press(key)
+                try:
+                    page.wait_for_function(
+                        "([d, n]) => d.__lat.length > n",
+                        arg=[demo.element_handle(), n],
+                        timeout=10_000,
+                    )
+                except Exception:  # no new picture: this value draws the same figure
+                    demo.evaluate("d => { d.__t0 = null; }")
+                    continue
+                times.append(demo.evaluate("d => d.__lat[d.__lat.length - 1]"))
+                page.wait_for_timeout(150)  # let the kernel go idle between presses
+            results.append((k + 1, label, times))
+    return results
+
+
+def _record_latency(stem: str, results) -> None:
+    LATENCY.parent.mkdir(parents=True, exist_ok=True)
+    if not LATENCY.exists():
+        LATENCY.write_text(
+            "| notebook | figure | control | presses | median ms | min–max ms |\n"
+            "| --- | --- | --- | --- | --- | --- |\n"
+        )
+    lines = []
+    for k, label, times in results:
+        if times:
+            med = statistics.median(times)
+            lines.append(
+                f"| {stem} | {k} | {label} | {len(times)} | {med:.0f} | "
+                f"{min(times):.0f}–{max(times):.0f} |"
+            )
+        else:
+            lines.append(f"| {stem} | {k} | {label} | 0 | no redraw seen | |")
+    with LATENCY.open("a") as out:
+        out.write("".join(line + "\n" for line in lines))
+    print("\n".join(lines))

@@ -283,3 +283,25 @@ def test_chain_gradients_rejects_unknown_activation():
 def test_chain_gradients_rejects_bad_depth():
     with pytest.raises(ValueError, match="max_depth"):
         act.chain_gradients("relu", 1.0, max_depth=0)
+
+
+def test_chain_gradient_bound_holds_and_is_tight_for_identity():
+    for name in act.CHAIN_ACTIVATIONS:
+        for weight in (0.5, 1.0, 3.0):
+            g = np.abs(np.asarray(act.chain_gradients(name, weight, max_depth=12)))
+            bound = np.asarray(act.chain_gradient_bound(name, weight, max_depth=12))
+            assert bound.shape == (12,)
+            assert np.all(g <= bound * (1 + 1e-5)), (name, weight)
+    # |w| max|Phi'| per layer: the identity meets it exactly, the sigmoid's factor is w / 4
+    np.testing.assert_allclose(act.chain_gradient_bound("identity", -2.0, max_depth=3), [2, 4, 8])
+    np.testing.assert_allclose(act.chain_gradient_bound("sigmoid", 2.0, max_depth=2), [0.5, 0.25])
+    # the maximum slopes are what the hand-written derivatives reach
+    v = jnp.linspace(-5.0, 5.0, 2001)
+    for name, slope in act.CHAIN_MAX_SLOPE.items():
+        assert float(jnp.max(jnp.abs(act.get(name).grad(v)))) == pytest.approx(slope, rel=1e-4)
+    before = act.chain_gradients_cache_size()
+    with pytest.raises(ValueError, match="`name` must be one of"):
+        act.chain_gradient_bound("softplus", 1.0)
+    with pytest.raises((TypeError, ValueError), match="max_depth"):
+        act.chain_gradient_bound("tanh", 1.0, max_depth=0)
+    assert act.chain_gradients_cache_size() == before

@@ -251,3 +251,19 @@ def test_logistic_mf_loss_is_bernoulli_nll():
     P = 1 / (1 + np.exp(-U @ V.T))
     exp = -np.sum(B * np.log(P) + (1 - B) * np.log(1 - P))
     np.testing.assert_allclose(float(ae.logistic_mf_loss(U, V, B, 1 - B)), exp, rtol=1e-10)
+
+
+def test_fit_linear_sweep_rows_are_the_masked_fits():
+    X = jnp.asarray(data.digits().X[:80])
+    D = X - X.mean(axis=0, keepdims=True)
+    params, history = ae.fit_linear_sweep(D, key=jax.random.key(4), k_max=5, steps=40)
+    assert params.W.shape == (5, 5, 64) and params.V.shape == (5, 64, 5)
+    assert history.shape == (5, 40)
+    for k in (1, 3, 5):
+        alone, h = ae.fit_linear(D, key=jax.random.key(4), k=5, k_active=k, steps=40)
+        np.testing.assert_allclose(params.V[k - 1], alone.V, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(history[k - 1], h, rtol=1e-4)
+    # more active units, less error at the end
+    assert np.all(np.diff(np.asarray(history[:, -1])) < 0)
+    with pytest.raises(ValueError, match="k_max"):
+        ae.fit_linear_sweep(D, key=jax.random.key(4), k_max=65, steps=5)

@@ -215,3 +215,69 @@ def test_mlp_flop_count_matches_the_program():
     jaxpr = jax.make_jaxpr(jax.grad(mlp.loss), static_argnums=3)(params, x, y, "relu").jaxpr
     assert suite.mlp_flops(sizes, batch) == _jaxpr_flops(jaxpr)
     assert suite.mlp_flops(suite.SIZES, suite.BATCH) > 0
+
+
+# ------------------------------------------------------------------------------ bench_runall
+
+
+def test_runall_selects_lecture_notebooks_by_name():
+    import bench_runall
+
+    every = bench_runall.select(None)
+    assert every and all(p.name.startswith("ch") and p.suffix == ".ipynb" for p in every)
+    assert bench_runall.parse_args([]).notebooks is None
+    args = bench_runall.parse_args(
+        ["--notebooks", "ch08a_convolution", "notebooks/ch01_perceptron.ipynb"]
+    )
+    chosen = bench_runall.select(args.notebooks)
+    assert [p.name for p in chosen] == ["ch08a_convolution.ipynb", "ch01_perceptron.ipynb"]
+    with pytest.raises(SystemExit, match="no lecture notebook 'ch99_nothing'"):
+        bench_runall.select(["ch99_nothing"])
+
+
+def test_runall_kernel_env_switches_the_cache(monkeypatch):
+    import bench_runall
+
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/somewhere/else")
+    off = bench_runall.kernel_env(None)
+    assert off["JAX_ENABLE_COMPILATION_CACHE"] == "false"
+    assert "JAX_COMPILATION_CACHE_DIR" not in off
+    on = bench_runall.kernel_env("/tmp/cache")
+    assert on["JAX_COMPILATION_CACHE_DIR"] == "/tmp/cache"
+    assert on["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
+    assert "JAX_ENABLE_COMPILATION_CACHE" not in on
+
+
+def test_runall_cache_settings_are_the_course_kernels():
+    """The benchmark's warm runs use the course kernel's cache settings (scripts/course.py)."""
+    import bench_runall
+
+    course_script = Path(__file__).resolve().parents[1] / "scripts" / "course.py"
+    if not course_script.exists():
+        pytest.skip("no scripts/course.py")
+    sys.path.insert(0, str(course_script.parent))
+    try:
+        import course
+    finally:
+        sys.path.remove(str(course_script.parent))
+    settings = course.kernel_env(Path("/root-of-course"))
+    assert settings.pop("JAX_COMPILATION_CACHE_DIR").startswith("/root-of-course")
+    assert settings == bench_runall.CACHE_SETTINGS
+
+
+def test_runall_table_has_ratios_totals_and_failures():
+    import bench_runall
+
+    rows = [
+        bench_runall.Row("a.ipynb", 40.0, 50.0, 10.0, 3, 2_000_000),
+        bench_runall.Row("b.ipynb", 20.0, 30.0, 10.0, 1, 500_000),
+    ]
+    lines = bench_runall.table(rows)
+    assert lines[0].startswith("| notebook | no cache (s) | cold (s) | warm (s) | warm / no cache")
+    assert lines[2] == "| a.ipynb | 40.0 | 50.0 | 10.0 | 0.25 | 3 files, 2.0 MB |"
+    assert lines[-1] == "| **all 2** | **60.0** | **80.0** | **20.0** | **0.33** | |"
+    rows.append(bench_runall.Row("c.ipynb", 5.0, None, 2.0))
+    lines = bench_runall.table(rows)
+    assert "| c.ipynb | 5.0 | FAILED | 2.0 |  |" in lines[4]
+    assert lines[-1].startswith("| **all 2** (of 3) | **60.0** |")
+    assert len(bench_runall.table(rows[:1])) == 3  # no total row for one notebook

@@ -265,6 +265,10 @@ def _python_if(w, X, y, lr):
     return _python_loop_epoch(w, X, y, lr, hit=lambda z, s, t: z <= 0)
 
 
+def _python_if_hinge(w, X, y, lr):
+    return _python_loop_epoch(w, X, y, lr, hit=lambda z, s, t: z < 1)
+
+
 def _ignores_relu(x1, x2):
     return good_ex9_grad_x1(x1, x2) + (_ex9_parts(x1, x2)[2] <= 0) * _no_relu_grad(x1, x2)
 
@@ -282,7 +286,6 @@ WRONG: dict[str, list[tuple[str, Callable, str]]] = {
         ),
         ("sign(0) = +1", _sign_zero_positive, "treats w·x = 0 as +1"),
         ("the book's Eq 1.4 to the letter", _book_eq_1_4, "Eq 1.4 literally"),
-        ("Python if: not jittable", _python_if, "jnp.where"),
         (
             "returns only w",
             lambda w, X, y, lr: good_perceptron_epoch(w, X, y, lr)[0],
@@ -308,6 +311,7 @@ WRONG: dict[str, list[tuple[str, Callable, str]]] = {
             "count every update",
         ),
         ("forgets the learning rate", _forget_lr(lambda z: z < 1), "learning rate is missing"),
+        ("Python if: not traceable", _python_if_hinge, "jnp.where"),
     ],
     "perceptron_updates": [
         ("records every step", lambda X, y, e: _every_step_path(X, y, e), "only after an update"),
@@ -488,6 +492,58 @@ def test_wrong_value_shows_both_arrays_and_shapes() -> None:
     assert "expected new_w = [0.5,  -1]   shape (2,)" in text
     assert "got      new_w = [0, 0]   shape (2,)" in text
     assert "input X = " in text and "input y = " in text
+
+
+def _audit_python_if_epoch(w, X, y, lr):
+    """The answer a student wrote in the walk-through: a `for` loop with a Python `if`."""
+    num_mistakes = 0
+    for xi, yi in zip(X, y, strict=True):
+        if yi * jnp.dot(w, xi) <= 0:
+            w = w + lr * yi * xi
+            num_mistakes += 1
+    return w, num_mistakes
+
+
+def _concrete_only(fn):
+    """``fn``, refusing tracers: proves a check runs it eagerly."""
+
+    def wrapped(w, X, y, lr):
+        assert not any(isinstance(a, jax.core.Tracer) for a in (w, X, y, lr)), "traced"
+        return fn(w, X, y, lr)
+
+    return wrapped
+
+
+@pytest.mark.parametrize("answer", [_audit_python_if_epoch, _python_if], ids=["zip", "range"])
+def test_exercise_1_6_accepts_a_python_if(answer, capsys: pytest.CaptureFixture[str]) -> None:
+    """The first exercise of the course takes a plain Python answer: no jit in its check."""
+    checks.perceptron_epoch(_concrete_only(answer))
+    assert capsys.readouterr().out == "✔ perceptron_epoch (Exercise 1.6): all 6 checks passed.\n"
+
+
+def test_exercise_1_11_checks_both_epochs_under_jit_and_vmap(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    checks.hinge_epoch(good_hinge_epoch, perceptron_epoch=good_perceptron_epoch)
+    assert capsys.readouterr().out == "✔ hinge_epoch (Exercise 1.11): all 8 checks passed.\n"
+
+
+def test_exercise_1_11_explains_a_perceptron_epoch_that_does_not_trace() -> None:
+    with pytest.raises(CheckFailed) as info:
+        checks.hinge_epoch(good_hinge_epoch, perceptron_epoch=_audit_python_if_epoch)
+    error = info.value
+    text = assert_friendly(error)
+    assert error.exercise.name == "perceptron_epoch"
+    assert "JAX could not trace it" in error.problem
+    assert "under jax.jit and jax.vmap" in error.case
+    assert "passed Exercise 1.6" in text and "jnp.where(" in text and "Python `if`" in text
+
+
+def test_exercise_1_11_still_checks_the_values_of_a_traced_perceptron_epoch() -> None:
+    wrong = _epoch_with(lambda z: z <= 0, lr_scale=-1.0)  # traces, but steps the wrong way
+    with pytest.raises(CheckFailed, match="wrong value") as info:
+        checks.hinge_epoch(good_hinge_epoch, perceptron_epoch=wrong)
+    assert info.value.exercise.name == "perceptron_epoch"
 
 
 def test_not_a_function() -> None:

@@ -893,3 +893,65 @@ def test_conv_slider_widget_matches_conv2d_without_recompiling():
     assert demo.controls["t"].max == 15
     with pytest.raises(ValueError, match="must have shape"):
         widgets.conv_slider(w=np.ones((3, 3)))
+
+
+def test_slide_map_is_the_strided_correlation_for_every_setting_with_one_compilation():
+    rng = np.random.default_rng(8)
+    x, w = rng.normal(size=(6, 6)), rng.normal(size=(4, 4))
+    cnn.slide_map(x, w, 2, 0, 1, max_padding=2)  # compile once for these shapes
+    before = cnn.slide_map_cache_size()
+    for f in range(1, 5):
+        for p in range(3):
+            for s in range(1, 4):
+                out, n_out = cnn.slide_map(x, w, f, p, s, max_padding=2)
+                k = (6 + 2 * p - f) // s + 1
+                assert out.shape == (10, 10) and int(n_out) == k
+                padded = np.pad(x, p)
+                want = np.array(
+                    [
+                        [
+                            np.sum(padded[s * i : s * i + f, s * j : s * j + f] * w[:f, :f])
+                            for j in range(k)
+                        ]
+                        for i in range(k)
+                    ]
+                )
+                np.testing.assert_allclose(np.asarray(out)[:k, :k], want, rtol=1e-10, atol=1e-12)
+                assert (
+                    np.isnan(np.asarray(out)[k:]).all() and np.isnan(np.asarray(out)[:, k:]).all()
+                )
+    assert cnn.slide_map_cache_size() == before  # f, padding and stride are traced
+    with pytest.raises(ValueError, match="`w` must be square"):
+        cnn.slide_map(x, w[:3], 2, 0, 1)
+    with pytest.raises(ValueError, match="`f` must be between 1 and 4"):
+        cnn.slide_map(x, w, 5, 0, 1)
+    with pytest.raises(ValueError, match="`padding` must be between 0 and max_padding=1"):
+        cnn.slide_map(x, w, 2, 2, 1, max_padding=1)
+    with pytest.raises(ValueError, match="`stride` must be a positive int"):
+        cnn.slide_map(x, w, 2, 0, 0)
+    with pytest.raises(ValueError, match="`x` must"):
+        cnn.slide_map(np.ones(4), w, 2, 0, 1)
+
+
+def test_inspect_is_occlude_then_apply_and_saliency_with_one_compilation():
+    params = cnn.init(jax.random.key(1), image_size=8, channels=(3, 3), hidden=6)
+    images = jnp.asarray(np.random.default_rng(2).uniform(0, 1, (4, 8, 8, 1)))
+    labels = jnp.asarray([1, 4, 7, 2])
+    cnn.inspect(params, images, labels, 0, 0, 0, 0)
+    before = cnn.inspect_cache_size()
+    for index, row, col, size in [(1, 2, 5, 3), (3, 0, 0, 0), (2, 6, 6, 4)]:
+        got = cnn.inspect(params, images, labels, index, row, col, size)
+        x = cnn.occlude(images[index : index + 1], row, col, size)
+        np.testing.assert_allclose(got.image, x[0, :, :, 0])
+        np.testing.assert_allclose(got.probs, jax.nn.softmax(cnn.apply(params, x)[0]), rtol=1e-6)
+        np.testing.assert_allclose(
+            got.saliency, cnn.saliency(params, x, labels[index : index + 1])[0], rtol=1e-6
+        )
+        assert int(got.label) == int(labels[index])
+    assert cnn.inspect_cache_size() == before  # every int argument is traced
+    with pytest.raises(ValueError, match="`index` must be between 0 and 3"):
+        cnn.inspect(params, images, labels, 4, 0, 0, 0)
+    with pytest.raises(ValueError, match="`size` must be >= 0"):
+        cnn.inspect(params, images, labels, 0, 0, 0, -1)
+    with pytest.raises(ValueError, match="`labels` must be 4 integer"):
+        cnn.inspect(params, images, labels[:3], 0, 0, 0, 0)

@@ -339,6 +339,50 @@ def test_english_text_is_offline_prose():
     assert {"the", "of", "and", "function", "object"} <= common
 
 
+CODE_SYMBOLS = set("{}[]=<>|#\\@")
+
+
+def _code_symbol_share(text):
+    return sum(ch in CODE_SYMBOLS for ch in text) / len(text)
+
+
+def test_english_prose_is_deterministic_and_large_enough():
+    text = data.english_prose()
+    assert text == data.english_prose()
+    assert 250_000 < len(text) < 400_000, len(text)
+    assert len(text.split()) > 40_000
+    assert len(set(text)) < 120  # a character vocabulary, not arbitrary bytes
+
+
+def test_english_prose_has_no_code_lines():
+    """Every line is one paragraph of prose: no session prompts, grammar rules, indentation,
+    headings or bullets; mostly plain words; ends like a sentence."""
+    lines = data.english_prose().split("\n")
+    assert len(lines) > 1000
+    for line in lines:
+        assert line == line.strip() and "  " not in line, line[:80]
+        assert ">>>" not in line and "::=" not in line and not line.startswith(("...", "* ")), line
+        tokens = line.split()
+        words = [t for t in tokens if data._PLAIN_WORD.fullmatch(t)]
+        assert len(tokens) >= 8 and len(words) >= 0.75 * len(tokens), line[:80]
+        assert line[-1] in '.?!:)”"’]', line[-80:]
+    # the filter did something measurable: symbols typical of code are rare, far rarer than in
+    # the raw help topics (the code samples are gone)
+    prose, raw = data.english_prose(), data.english_text()
+    assert ">>>" in raw and "::=" in raw
+    assert _code_symbol_share(prose) < 0.005 < 0.5 * _code_symbol_share(raw)
+
+
+def test_english_prose_keeps_paragraphs_and_drops_their_code():
+    text = data.english_prose()
+    # from help("for"): its first paragraph of prose stays, the code sample after it goes
+    assert 'The "for" statement is used to iterate over the elements of a sequence' in text
+    assert "for i in range(10):" not in text and "print(i)" not in text
+    assert "for_stmt" not in text  # its grammar rule
+    # a word hyphenated across a line break is mended, emphasis stars are gone
+    assert "reference- counting" not in text and "operator overloading" in text
+
+
 # ---------------------------------------------------------------------- chapter 2b generators
 
 

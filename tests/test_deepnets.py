@@ -421,8 +421,6 @@ def test_standardize_and_whiten():
 
 
 def test_depth_explorer_draws_and_never_recompiles():
-    import matplotlib.pyplot as plt
-
     from course_lib import widgets
 
     demo = widgets.depth_explorer(max_depth=6, width=4, seed=1)  # computes and draws once
@@ -433,7 +431,10 @@ def test_depth_explorer_draws_and_never_recompiles():
     assert np.all(np.isfinite(res.weight_grad_norm[:3])) and np.all(
         np.isnan(res.weight_grad_norm[3:])
     )
-    fig = demo.draw(res, {**demo.values, "activation": "sigmoid", "gain": 2.0})
-    ax = fig.axes[1]
-    np.testing.assert_allclose(ax.lines[0].get_ydata(), res.weight_grad_norm[:3], rtol=1e-6)
-    plt.close(fig)
+    shown = demo.set(activation="sigmoid", depth=3, gain=2.0)  # the right panel: 3 layers
+    np.testing.assert_allclose(demo.view.lines[1].get_xdata(), [1, 2, 3])
+    np.testing.assert_allclose(
+        demo.view.lines[1].get_ydata(), shown.weight_grad_norm[:3], rtol=1e-6
+    )
+    np.testing.assert_allclose(shown.weight_grad_norm[:3], res.weight_grad_norm[:3], rtol=1e-6)
+    assert demo.view.live.full_draws == 1

@@ -122,3 +122,57 @@ def test_fd_gradient_errors():
         gradcheck.fd_gradient(_logistic, jnp.ones((2, 2)), 1e-3)
     with pytest.raises(ValueError, match="shapes differ"):
         gradcheck.vector_relative_error(np.ones(2), np.ones(3))
+
+
+# ------------------------------------------------------------------------------ precision and step
+
+
+def _small_net():
+    k1, k2, k3 = jax.random.split(jax.random.key(7), 3)
+    params = mlp.init((3, 4, 2), key=k1, scheme="normal", scale=0.8)
+    return params, jax.random.normal(k2, (5, 3)), jax.random.randint(k3, (5,), 0, 2)
+
+
+def test_mlp_relative_errors_match_a_float64_coordinate_loop_and_never_recompile():
+    params, X, y = _small_net()
+    rho = gradcheck.mlp_relative_errors(params, X, y, 1e-3, activation="tanh")
+    assert rho.shape == (4,) and rho.dtype == np.float64
+    assert gradcheck.PRECISION_CONFIGS[2:] == (("float64", "forward"), ("float64", "central"))
+    leaves = jax.tree.leaves(params)
+    flat = np.concatenate([np.asarray(a, np.float64).ravel() for a in leaves])
+
+    def unflatten(v):
+        out, i = [], 0
+        for a in leaves:
+            out.append(v[i : i + a.size].reshape(a.shape))
+            i += a.size
+        return tuple(mlp.Dense(out[j], out[j + 1]) for j in range(0, len(out), 2))
+
+    with jax.enable_x64(True):
+        X64 = np.asarray(X, np.float64)
+        hand = np.concatenate(
+            [
+                np.asarray(a).ravel()
+                for a in jax.tree.leaves(mlp.backprop_pre(unflatten(flat), X64, y, "tanh"))
+            ]
+        )
+        for k, kind in ((2, "forward"), (3, "central")):
+            fd = gradcheck.finite_difference(
+                lambda v: mlp.loss(unflatten(v), X64, y, "tanh"), flat, 1e-3, kind
+            )
+            expected = np.linalg.norm(fd - hand) / np.linalg.norm(fd + hand)
+            assert rho[k] == pytest.approx(expected, rel=1e-3), kind
+    size = gradcheck.mlp_relative_errors_cache_size()
+    small = gradcheck.mlp_relative_errors(params, X, y, 1e-5)
+    assert small[3] < 1e-8 < 1e-6 < small[1]  # float64 central passes, float32 cannot
+    assert gradcheck.mlp_relative_errors_cache_size() == size
+
+
+def test_mlp_relative_errors_reject_bad_input_naming_the_argument():
+    params, X, y = _small_net()
+    with pytest.raises(ValueError, match="`eps` must be positive"):
+        gradcheck.mlp_relative_errors(params, X, y, 0.0)
+    with pytest.raises(ValueError, match="`X` must be 2-dimensional"):
+        gradcheck.mlp_relative_errors(params, X[0], y, 1e-4)
+    with pytest.raises(ValueError, match="`labels` must have shape"):
+        gradcheck.mlp_relative_errors(params, X, y[:3], 1e-4)

@@ -440,5 +440,4 @@ def test_temperature_explorer_matches_library_and_does_not_recompile(small):
         assert v.text == lm.decode(vocab, toks) and len(v.text) == 40
     assert views[0.2].entropy < views[1.0].entropy < views[2.5].entropy
     assert first.text != views[1.0].text
-    fig = demo.draw(views[1.0], {"temperature": 1.0, "seed": 3})
-    assert len(fig.axes) == 2
+    assert demo.set(temperature=1.0, seed=3).text == views[1.0].text  # the picture's sample

@@ -641,3 +641,44 @@ def test_adaptive_step_sizes_on_a_steady_gradient():
         np.testing.assert_allclose(
             np.abs(np.diff(np.asarray(path), axis=0)), np.broadcast_to(expected, (50, 2)), rtol=1e-9
         )
+
+
+# ------------------------------------------------------------------------------ the bowl race
+
+
+def test_bowl_is_the_books_bowl_and_turning_keeps_its_values_on_turned_points():
+    w = jnp.array([3.0, -2.0])
+    assert float(optim.bowl(w)) == pytest.approx(9.0 + 4.0 * 4.0)
+    assert float(optim.bowl(w, 1.0)) == pytest.approx(13.0)
+    theta = 0.7
+    c, s = np.cos(theta), np.sin(theta)
+    turned = jnp.array([c * 3.0 - s * -2.0, s * 3.0 + c * -2.0])  # w turned by theta
+    assert float(optim.bowl(turned, 4.0, theta)) == pytest.approx(25.0, rel=1e-6)
+    grid = jnp.stack(jnp.meshgrid(jnp.arange(3.0), jnp.arange(2.0)))  # (2, 2, 3)
+    assert optim.bowl(grid).shape == (2, 3)
+
+
+def test_race_bowl_rows_equal_separate_runs_and_new_values_never_recompile():
+    result = optim.race_bowl(0.1, 1.0, 0.5, steps=40)
+    assert result.names == optim.ZOO and result.paths.shape == (7, 41, 2)
+    gd = optim.run(optim.bowl, optim.sgd(0.1), jnp.array([30.0, 20.0]), 40)
+    np.testing.assert_allclose(result.paths[0], gd.params, rtol=1e-6, atol=1e-8)
+    before = optim.race_cache_size()
+    optim.race_bowl(0.2, 3.0, 0.9, 2.0, 0.5, steps=40)
+    assert optim.race_cache_size() == before
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lr": 0.0}, "`lr` must be positive"),
+        ({"adaptive_lr": -1.0}, "`adaptive_lr` must be positive"),
+        ({"beta": 1.5}, "`beta` must be in"),
+        ({"b": 0.0}, "`b` must be positive"),
+        ({"steps": 0}, "steps"),
+    ],
+)
+def test_race_bowl_rejects_bad_input_naming_the_argument(kwargs, match):
+    args = {"lr": 0.1, "adaptive_lr": 1.0, "beta": 0.5, "b": 4.0, "steps": 10, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        optim.race_bowl(**args)

@@ -114,3 +114,93 @@ def test_computational_graph_draws_every_node_and_edge_label():
     # columns: inputs left, the output right
     pos = plotting._graph_layout(graph.parents)
     assert pos[0, 0] == 0 and pos[-1, 0] == pos[:, 0].max() == 4
+
+
+def test_image_bank_puts_every_image_on_one_centred_scale_with_a_colorbar():
+    images = np.stack([np.full((3, 3), 0.5), np.arange(9.0).reshape(3, 3) - 4.0, -np.eye(3)])
+    fig = plt.figure(figsize=(6, 3), layout="constrained")
+    axes = plotting.image_bank(fig, images, ncols=2, titles=["a", "b", "c"], label="weight")
+    assert axes.shape == (2, 2) and not axes[1, 1].axison  # three images, the fourth panel off
+    shown = [ax.get_images()[0] for ax in axes.ravel()[:3]]
+    for im, want in zip(shown, images, strict=True):
+        np.testing.assert_array_equal(im.get_array(), want)
+        assert im.get_clim() == (-4.0, 4.0)  # one scale, centred at 0: a pale panel is small
+    (colorbar_ax,) = [ax for ax in fig.axes if ax not in axes.ravel()]
+    assert colorbar_ax.get_ylabel() == "weight"
+    assert [ax.get_title() for ax in axes.ravel()[:3]] == ["a", "b", "c"]
+    assert all(ax.title.get_fontsize() >= 10 for ax in axes.ravel()[:3])
+
+
+def test_image_bank_shared_vmax_and_non_negative_maps():
+    maps = np.abs(np.arange(8.0).reshape(2, 2, 2))
+    fig = plt.figure(layout="constrained")
+    top, bottom = fig.subfigures(2, 1)
+    a = plotting.image_bank(top, maps, ncols=2, symmetric=False, vmax=10.0, cmap="magma")
+    b = plotting.image_bank(bottom, -maps, ncols=2, vmax=10.0)
+    assert a[0, 0].get_images()[0].get_clim() == (0.0, 10.0)
+    assert b[0, 1].get_images()[0].get_clim() == (-10.0, 10.0)
+
+
+@pytest.mark.parametrize(
+    ("images", "kwargs", "name"),
+    [
+        (np.zeros((2, 3)), {}, "images"),
+        (np.zeros((2, 3, 3)), {"ncols": 0}, "ncols"),
+        (np.zeros((2, 3, 3)), {"titles": ["only one"]}, "titles"),
+        (np.zeros((2, 3, 3)), {"vmax": -1.0}, "vmax"),
+    ],
+)
+def test_image_bank_rejects_bad_arguments_by_name(images, kwargs, name):
+    with pytest.raises((TypeError, ValueError), match=f"`{name}`"):
+        plotting.image_bank(plt.figure(), images, **kwargs)
+
+
+# ---------------------------------------------------------------- chapters 1 and 2 (ch01, ch02a/b)
+
+
+def test_decision_regions_label_the_axes_and_class_legend_names_points_and_shades():
+    fig, (ax, other) = plotting.figure(2)
+    plotting.decision_regions(ax, lambda p: p[:, 0], xlim=(-1, 1), ylim=(-1, 1), resolution=5)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("$x_1$", "$x_2$")
+    plotting.decision_regions(other, lambda p: p[:, 0], resolution=5, axis_labels=None)
+    assert other.get_xlabel() == ""
+    plotting.scatter_classes(ax, np.array([[0.5, 0.0], [-0.5, 0.0]]), np.array([1, -1]))
+    plotting.class_legend(ax)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["$y=+1$", "$y=-1$", "predicted $+1$", "predicted $-1$"]
+    plotting.class_legend(ax, regions=False, where=fig)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["$y=+1$", "$y=-1$"]
+
+
+def test_activation_zoom_shows_leaky_relus_negative_slope():
+    fig, (ax,) = plotting.figure()
+    plotting.activation(ax, "leaky_relu", zoom_negative=True)
+    (inset,) = ax.child_axes
+    assert [t.get_text() for t in inset.texts] == ["slope 0.01"]
+    v, phi = inset.get_lines()[0].get_data()
+    assert v.max() <= 0.0
+    np.testing.assert_allclose(phi, 0.01 * v, rtol=1e-5, atol=1e-7)
+    lo, hi = inset.get_ylim()
+    assert hi - lo < 0.1  # magnified: the main panel spans about 4 units
+    assert ax.get_legend().get_texts()[0].get_fontsize() >= 9
+
+
+def test_digit_images_share_one_scale_when_asked():
+    fig, axes = plotting.figure(2)
+    images = np.stack([np.linspace(0, 1, 64), np.linspace(0, 3, 64)])
+    plotting.digit_images(axes, images, ["a", "b"], vmin=0.0, vmax=3.0)
+    assert [ax.get_images()[0].get_clim() for ax in axes] == [(0.0, 3.0)] * 2
+    assert all(ax.title.get_fontsize() >= 9 for ax in axes)
+
+
+def test_labelled_points_colour_groups_from_the_colour_blind_safe_palette():
+    fig, (ax,) = plotting.figure()
+    P = np.arange(6.0).reshape(3, 2)
+    plotting.labelled_points(ax, P, ["x", "y", "z"], groups=["b", "a", "b"])
+    colors = ax.collections[0].get_facecolors()
+    np.testing.assert_allclose(colors[1], matplotlib.colors.to_rgba(plotting.OKABE_ITO[0]))
+    np.testing.assert_allclose(colors[0], matplotlib.colors.to_rgba(plotting.OKABE_ITO[1]))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    assert min(t.get_fontsize() for t in ax.texts) >= 9
+    with pytest.raises(ValueError, match="`groups` may hold at most 8 groups"):
+        plotting.labelled_points(ax, np.zeros((9, 2)), list("abcdefghi"), groups=list("abcdefghi"))

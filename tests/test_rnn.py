@@ -694,9 +694,9 @@ def test_spectral_radius_explorer_shows_the_library_and_never_recompiles():
         want = rnn.gradient_profile(demo.params, demo.W_unit, demo.xs, demo.targets, rho)
         np.testing.assert_allclose(shown.linear, rho ** np.arange(10, -1, -1.0), rtol=1e-6)
         np.testing.assert_allclose(shown.tanh, np.asarray(want.tanh), rtol=1e-12)
-        fig = demo.draw(shown, {"rho": rho, "shear": 0.0})
-        assert len(fig.axes[0].lines) == 4  # linear, tanh, rho^(T-t), ||W||^(T-t)
-        plt.close(fig)
+        demo.set(rho=rho, shear=0.0)
+        assert len(demo.view.live.ax.lines) == 4  # linear, tanh, rho^(T-t), ||W||^(T-t)
+        np.testing.assert_allclose(demo.view.linear.get_ydata(), shown.linear[::-1], rtol=1e-6)
     for shear in (0.5, 1.5):  # the non-normal part: the radius stays rho, the norm grows
         shown = demo.compute(rho=0.9, shear=shear)
         W = 0.9 * np.asarray(demo.W_unit) + shear * np.asarray(demo.N_unit)
@@ -705,7 +705,8 @@ def test_spectral_radius_explorer_shows_the_library_and_never_recompiles():
         assert float(shown.spectral_norm) > 0.9
         bound = float(shown.spectral_norm) ** np.arange(10, -1, -1.0)
         assert np.all(shown.tanh <= bound * (1 + 1e-9))
-        plt.close(demo.draw(shown, {"rho": 0.9, "shear": shear}))
+        demo.set(rho=0.9, shear=shear)
+        np.testing.assert_allclose(demo.view.bound.get_ydata(), bound[::-1], rtol=1e-9)
     demo.set(rho=1.2, shear=0.7)
     assert rnn.gradient_profile_cache_size() == n
     assert abs(rnn.spectral_radius(demo.W_unit) - 1.0) < 1e-9

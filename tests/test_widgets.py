@@ -11,7 +11,6 @@ import jax  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
 from course_lib import activations, data, perceptron, widgets  # noqa: E402
 
@@ -52,9 +51,10 @@ def test_margin_explorer_moving_sliders_recomputes_without_recompiling(explorer)
 def test_margin_explorer_replay_slider_only_redraws(explorer):
     run = explorer.set(margin=0.02, seed=5)
     assert explorer.set(t=0) is run  # no recomputation: the same stored result
-    fig = explorer.draw(run, {**explorer.values, "t": 1})
-    assert isinstance(fig, Figure) and len(fig.axes) == 2
-    assert "update 1 of" in fig.axes[0].get_title()
+    before = explorer.frame.copy()
+    assert explorer.set(t=1) is run
+    assert not np.array_equal(explorer.frame, before), "a new t must move w_t in the picture"
+    assert explorer.view.title.get_text() == f"after update 1 of {run.num_updates}"
 
 
 def test_demo_rejects_unknown_controls(explorer):
@@ -69,8 +69,9 @@ def test_activation_explorer_switches_without_recompiling():
         res = demo.set(name=name, weight=weight)
         assert res.grads.shape == (12,)
     assert activations.chain_gradients_cache_size() == before
-    fig = demo.draw(res, demo.values)
-    assert len(fig.axes) == 2
+    # what the right panel shows is the result: |d x_L / d x_0| and the bound, per depth
+    np.testing.assert_allclose(demo.view.chain.get_ydata(), np.abs(res.grads))
+    np.testing.assert_allclose(demo.view.bound.get_ydata(), 0.75**res.depths, rtol=1e-5)
 
 
 # ---------------------------------------------------------------------- ch03a: gradient checking
@@ -119,8 +120,9 @@ def test_gradcheck_explorer_matches_an_independent_check_and_never_recompiles():
     # the curves are V-shaped: too small and too large a step both hurt
     best = int(np.argmin(demo.curves[:, 3]))
     assert 0 < best < len(demo.eps_grid) - 1
-    fig = demo.draw(result, demo.values)
-    assert isinstance(fig, Figure)
+    demo.set(eps=1e-3)  # the picture marks the chosen step on each curve
+    dots = [dot.get_ydata()[0] for dot in demo.view.dots]
+    np.testing.assert_allclose(dots, np.maximum(result.rho, demo.view.FLOOR))
 
 
 # ------------------------------------------------------------------------------ every widget
@@ -190,17 +192,14 @@ def _widget_cases():
 @pytest.mark.parametrize("name", list(_widget_cases()))
 def test_moving_any_widget_compiles_nothing_at_all(name):
     """Not only the widget's own jitted function: no JAX compilation of any kind (an eager op
-    on a new shape compiles too) after the first value, and every draw makes a figure."""
+    on a new shape compiles too) after the first value, and every move draws a new picture."""
     build, control, values = _widget_cases()[name]
     with contextlib.redirect_stdout(io.StringIO()):
-        demo = build()
-    first = demo.compute(**demo.compute_values())
-    plt.close(demo.draw(first, demo.values))
+        demo = build()  # computes and draws the default setting
     before = _COMPILES[0]
     for value in values:
-        kwargs = {**demo.compute_values(), control: value}
-        result = demo.compute(**kwargs)
-        fig = demo.draw(result, {**demo.values, **kwargs})
-        assert fig.axes
-        plt.close(fig)
+        previous, moved = demo.frame.copy(), demo.controls[control].value != value
+        demo.set(**{control: value})  # compute + redraw, as a slider move does
+        changed = demo.frame.shape != previous.shape or not np.array_equal(demo.frame, previous)
+        assert changed == moved, f"{name}: moving {control} to {value!r}: picture changed {changed}"
     assert _COMPILES[0] == before, f"{name}: {_COMPILES[0] - before} compilation(s)"

@@ -147,12 +147,44 @@ def test_draw_race_has_the_chosen_methods(race):
     result = race.compute(lr=0.1, adaptive_lr=1.0, beta=0.5, b=4.0)
     fig = widgets.draw_race(result, ["GD", "Adam"], 5, 4.0)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
-    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    # the counts below the panels, in the methods' colours, only for the chosen methods
+    labels = [t.get_text() for t in fig.texts if t.get_visible() and ":" in t.get_text()]
     adam = int(result.counts[6])
-    assert labels == ["GD: 47", f"Adam: {adam}" if adam >= 0 else "Adam: —"]
+    assert labels[1:] == ["GD: 47", f"Adam: {adam}" if adam >= 0 else "Adam: —"]
     # the paths panel draws each chosen method up to iteration t: t + 1 points
-    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label() in ("GD", "Adam")]
-    assert [len(ln.get_xdata()) for ln in lines] == [6, 6]
+    shown = {
+        ln.get_label(): len(ln.get_xdata())
+        for ln in fig.axes[0].get_lines()
+        if ln.get_visible() and not ln.get_label().startswith("_")
+    }
+    assert shown == {"GD": 6, "Adam": 6}
+
+
+def test_race_widget_layout_and_controls(race):
+    """Rows of at most three controls, a compact method selector, and every control moves
+    the picture; the static part is drawn once."""
+    rows = [box for box in race.widget.children if hasattr(box, "children")]
+    assert all(len(row.children) <= 4 for row in rows)  # the last row: t and Play
+    methods = race.controls["methods"]
+    assert methods.value == tuple(m for m in optim.ZOO if m in methods.value)
+    methods.buttons["AdaGrad"].value = True  # a click on a toggle button
+    assert "AdaGrad" in methods.value and "AdaGrad" in race.view.alt(race.last, race.values)
+    race.set(methods=("GD",))
+    assert [m for m, b in methods.buttons.items() if b.value] == ["GD"]
+    with pytest.raises(ValueError, match="unknown method"):
+        race.set(methods=("Adagrad",))
+    race.set(methods=("GD", "momentum", "Adam"))
+    moves = {
+        "lr": 0.2, "adaptive_lr": 0.5, "beta": 0.9, "b": 2.0, "angle": 30.0,
+        "methods": ("GD", "Adam"), "t": 12,
+    }  # fmt: skip
+    for name, value in moves.items():
+        before = race.frame.copy()
+        race.set(**{name: value})
+        assert not np.array_equal(race.frame, before), f"moving {name} changed nothing"
+    assert race.view.live.full_draws == 1
+    title = race.view.title.get_text()
+    assert "turned 30°" in title and "iteration 12" in title
 
 
 def test_plotting_helpers_draw_what_they_are_given():

@@ -5,7 +5,7 @@ e.g. ``checks.perceptron_epoch(perceptron_epoch)``. A check runs the function on
 fixed inputs ("cases"), compares each answer with an independent reference (the library,
 ``jax.grad``, or a forward pass written out in the check), and either prints one line::
 
-    ✔ perceptron_epoch (Exercise 1.6): all 7 checks passed.
+    ✔ perceptron_epoch (Exercise 1.6): all 6 checks passed.
 
 or raises :class:`CheckFailed`, whose message says which exercise, which case (in words), what
 was expected and what came back (values and shapes), and gives a hint. Inside Jupyter the

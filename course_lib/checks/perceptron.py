@@ -20,12 +20,14 @@ import numpy as np
 
 from course_lib import data, perceptron
 from course_lib.checks import (
+    _TRACING_ERRORS,
     CheckFailed,
     Exercise,
     _array,
     _call,
     _compare,
     _f,
+    _first_line,
     _fmt,
     _passed,
     _scalar,
@@ -187,8 +189,9 @@ def _epoch_check(
     slips: Callable[[_EpochCase], list[tuple[Callable, str]]],
     default_hint: str,
     cases: list[_EpochCase],
-) -> None:
-    """Shared by the perceptron and hinge epochs: run every case, then one case under jax.jit."""
+) -> int:
+    """Shared by the perceptron and hinge epochs: run every case as plain (eager) Python, so a
+    Python ``if`` on the margin is a correct answer. Returns the number of checks made."""
     names = ("new_w", count_name)
     for case in cases:
         words = _describe_epoch_case(case)
@@ -204,19 +207,53 @@ def _epoch_check(
         hint = None if right else _slip_hint((new_w, count), slips(case), default_hint)
         _compare(ex, words, "new_w", new_w, w_ref, hint=hint, details=inputs)
         _compare(ex, words, count_name, count, count_ref, hint=hint, details=inputs)
-    # The experiment of Exercise 1.11 runs the epoch under jax.jit and jax.vmap: check it traces.
-    case = cases[3]
-    words = _describe_epoch_case(case) + ", under jax.jit"
-    out = _unpack(
-        ex,
-        words,
-        _call(ex, jax.jit(fn), (_f(case.w), _f(case.X), _f(case.y), case.lr), words),
-        names,
-    )
-    w_ref, count_ref = reference(case)
-    _compare(ex, words, "new_w", _array(ex, words, "new_w", out[0]), w_ref)
-    _compare(ex, words, count_name, _scalar(ex, words, count_name, out[1]), count_ref)
-    _passed(ex, len(cases) + 1)
+    return len(cases)
+
+
+def _traced_epoch_check(
+    ex: Exercise,
+    fn: Callable,
+    case: _EpochCase,
+    reference: tuple[np.ndarray, float],
+    count_name: str,
+    hint: str,
+) -> None:
+    """Run ``fn`` as the experiment of Exercise 1.11 does, under ``jax.jit`` and ``jax.vmap``
+    (here over two copies of ``case``), and compare both answers with ``reference``.
+
+    A function that JAX cannot trace (a Python ``if`` on an array, ``int(...)``, ``np.*``)
+    fails with ``hint``, which says how to rewrite it."""
+    words = _describe_epoch_case(case) + ", twice, under jax.jit and jax.vmap"
+    batch = jax.jit(jax.vmap(fn, in_axes=(0, 0, 0, None)))
+    args = tuple(jnp.stack([_f(a)] * 2) for a in (case.w, case.X, case.y)) + (case.lr,)
+    try:
+        out = batch(*args)
+    except _TRACING_ERRORS as exc:
+        raise CheckFailed(
+            ex,
+            f"calling it raised {type(exc).__name__}: JAX could not trace it",
+            case=words,
+            details=[f"error: {_first_line(exc)}"],
+            hint=hint,
+        ) from None
+    except Exception:  # any other error: the usual report (calling it again raises it again)
+        out = _call(ex, batch, args, words)
+    new_w, count = _unpack(ex, words, out, ("new_w", count_name))
+    new_w = _array(ex, words, "new_w", new_w, (2, np.shape(case.X)[1]))
+    count = _array(ex, words, count_name, count, (2,))
+    w_ref, count_ref = reference
+    for row in range(2):
+        _compare(ex, words, "new_w", new_w[row], w_ref)
+        _compare(ex, words, count_name, float(count[row]), count_ref)
+
+
+# Why a traced function cannot branch with `if`, in the words both epoch checks use.
+_TRACE_REASON = (
+    "jax.jit and jax.vmap run the function on placeholders (tracers) that have a shape but no "
+    "values yet, so a Python `if` on an array, int(...), bool(...) or np.* fails. Write the "
+    "branch as jnp.where(condition, new_value, old_value) and add the condition to the count "
+    "(num + condition); a Python `for` loop over range(n) is fine."
+)
 
 
 # ------------------------------------------------------------------------------ Exercise 1.6
@@ -224,17 +261,22 @@ def _epoch_check(
 _EX_EPOCH = Exercise("perceptron_epoch", "1.6")
 
 
+def _perceptron_reference(case: _EpochCase) -> tuple[np.ndarray, float]:
+    w, m = perceptron.epoch(_f(case.w), _f(case.X), _f(case.y), lr=case.lr)
+    return np.asarray(w, float), float(m)
+
+
 def perceptron_epoch(fn: Callable) -> None:
     r"""Check ``fn(w, X, y, lr) -> (new_w, num_mistakes)``: one perceptron pass in row order.
 
     The reference is :func:`course_lib.perceptron.epoch`: update $w \leftarrow w + \alpha y x$
-    whenever $y\,(w\cdot x) \le 0$, counting those steps.
+    whenever $y\,(w\cdot x) \le 0$, counting those steps. The function runs as plain Python
+    (no ``jax.jit``), so a Python ``if`` on the margin is a right answer here; Exercise 1.11,
+    which runs it under ``jax.jit`` and ``jax.vmap``, checks that it traces (see
+    :func:`hinge_epoch`).
     """
     ex = _EX_EPOCH
-
-    def reference(case: _EpochCase):
-        w, m = perceptron.epoch(_f(case.w), _f(case.X), _f(case.y), lr=case.lr)
-        return np.asarray(w, float), float(m)
+    reference = _perceptron_reference
 
     def slips(case: _EpochCase):
         args = (case.w, case.X, case.y, case.lr)
@@ -283,7 +325,7 @@ def perceptron_epoch(fn: Callable) -> None:
             ),
         ]
 
-    _epoch_check(
+    checked = _epoch_check(
         ex,
         fn,
         reference=reference,
@@ -296,6 +338,7 @@ def perceptron_epoch(fn: Callable) -> None:
         ),
         cases=_epoch_cases(hinge=False),
     )
+    _passed(ex, checked)
 
 
 # ------------------------------------------------------------------------------ Exercise 1.4
@@ -796,11 +839,16 @@ def ex9_grad_x1(fn: Callable) -> None:
 _EX_HINGE = Exercise("hinge_epoch", "1.11")
 
 
-def hinge_epoch(fn: Callable) -> None:
+def hinge_epoch(fn: Callable, *, perceptron_epoch: Callable | None = None) -> None:
     r"""Check ``fn(w, X, y, lr) -> (new_w, num_updates)``: one hinge-loss SGD pass in row order.
 
     Update $w \leftarrow w + \alpha y x$ whenever $y\,(w\cdot x) < 1$, counting the updates.
     The reference is :func:`course_lib.perceptron.fit_sgd` with ``loss="hinge"`` for one epoch.
+
+    The experiment of Exercise 1.11 trains on 100 datasets at once, with both epoch functions
+    under ``jax.jit`` and ``jax.vmap``: after the plain-Python cases, ``fn`` and (if given) the
+    student's ``perceptron_epoch`` of Exercise 1.6 are run that way. Exercise 1.6 itself
+    accepts a Python ``if``; this is where such an answer is told to use ``jnp.where``.
     """
     ex = _EX_HINGE
 
@@ -838,7 +886,8 @@ def hinge_epoch(fn: Callable) -> None:
             ),
         ]
 
-    _epoch_check(
+    cases = _epoch_cases(hinge=True)
+    checked = _epoch_check(
         ex,
         fn,
         reference=reference,
@@ -848,5 +897,20 @@ def hinge_epoch(fn: Callable) -> None:
             "visit the rows in order; for each, test y (w·x) < 1 with the current w, and if so "
             "add lr * y * x to w and count one update."
         ),
-        cases=_epoch_cases(hinge=True),
+        cases=cases,
     )
+    hint = "the experiment below runs hinge_epoch on 100 training sets at once. " + _TRACE_REASON
+    _traced_epoch_check(ex, fn, cases[3], reference(cases[3]), "num_updates", hint)
+    checked += 1
+    if perceptron_epoch is not None:
+        case = _epoch_cases(hinge=False)[3]
+        hint = (
+            "your perceptron_epoch passed Exercise 1.6, where it runs as plain Python, but the "
+            "experiment below runs it under jax.jit and jax.vmap too. " + _TRACE_REASON + " "
+            "Rewrite it that way in its cell, run that cell and its self-check, then this one."
+        )
+        _traced_epoch_check(
+            _EX_EPOCH, perceptron_epoch, case, _perceptron_reference(case), "num_mistakes", hint
+        )
+        checked += 1
+    _passed(ex, checked)

@@ -1,0 +1,71 @@
+"""Interactive figures for the notebooks, one module per concept (as ``course_lib.checks``).
+
+``demo`` holds the shared machinery (:class:`Demo`, :class:`LiveFigure`); each chapter's widgets
+live in the module named after the concept they show (``widgets.perceptron``, ``widgets.optim``,
+...). The names below are re-exported lazily, so ``from course_lib import widgets`` stays cheap
+and ``widgets.margin_explorer(...)`` imports only the chapter it needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: public name -> the submodule that defines it
+_EXPORTS: dict[str, str] = {
+    "ChainResult": "activations",
+    "CodeSizeResult": "autoencoders",
+    "DigitView": "cnn",
+    "GRADCHECK_CONFIGS": "gradcheck",
+    "GradcheckResult": "gradcheck",
+    "MarginRun": "perceptron",
+    "MulticlassRun": "linear_models",
+    "RaceResult": "optim",
+    "SlideResult": "convolution",
+    "TemperatureView": "language_model",
+    "_NESTEROV": "optim",
+    "_POWER_OF_TEN": "optim",
+    "_SLIDE_MAX_F": "convolution",
+    "_SLIDE_MAX_P": "convolution",
+    "_gradcheck_point": "gradcheck",
+    "_gradcheck_rho": "gradcheck",
+    "_inspect_digit": "cnn",
+    "_margin_run": "perceptron",
+    "_race": "optim",
+    "_slide_map": "convolution",
+    "activation_explorer": "activations",
+    "bowl": "optim",
+    "code_size_explorer": "autoencoders",
+    "conv_slider": "convolution",
+    "conv_slider_cache_size": "convolution",
+    "depth_explorer": "deepnets",
+    "digit_inspector": "cnn",
+    "draw_race": "optim",
+    "gradcheck_cache_size": "gradcheck",
+    "gradcheck_explorer": "gradcheck",
+    "inspect_digit_cache_size": "cnn",
+    "margin_explorer": "perceptron",
+    "margin_run_cache_size": "perceptron",
+    "multiclass_explorer": "linear_models",
+    "optimizer_race": "optim",
+    "race_bowl": "optim",
+    "race_cache_size": "optim",
+    "spectral_radius_explorer": "rnn",
+    "temperature_explorer": "language_model",
+    "Demo": "demo",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'course_lib.widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"course_lib.widgets.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

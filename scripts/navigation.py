@@ -1,0 +1,367 @@
+"""The course's way in: the start page, and the links that tie the notebooks together.
+
+    .venv/bin/python scripts/navigation.py          # write the start page and the nav cells
+    .venv/bin/python scripts/navigation.py --check  # exit 1 if anything is out of date
+
+One table, ``COURSE`` below, is the course's order. From it this script writes
+
+- ``notebooks/00_start_here.ipynb``, the start page ``make lab`` opens: the course map (chapter,
+  what you learn, lecture, exercises, suggested time), how to work, where the book's other
+  chapters will go;
+- in every lecture, solution and exercise notebook, a header cell (where the notebook sits, the
+  previous and next notebooks, its exercises) and a footer cell (what to do next), both tagged
+  ``course-nav`` and replaced on every run;
+- links for the code-span paths the prose already names (`` `exercises/ch01_perceptron.ipynb` ``,
+  `` `ch07a_rnn_basics` ``), so that a student clicks instead of typing.
+
+Links are relative (``ch02a_shallow_models.ipynb``, ``../exercises/ch01_perceptron.ipynb``): they
+open in JupyterLab, and a static site that maps ``.ipynb`` to ``.html`` keeps them working.
+Exercise notebooks are generated from solutions (``course_lib.exercises``): run that after this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parents[1]
+NAV_TAG = "course-nav"
+START = "00_start_here"
+
+
+class Entry(NamedTuple):
+    stem: str
+    chapter: int
+    title: str
+    sources: str
+    learn: str
+    minutes: str  # suggested time: lecture + exercises
+
+
+COURSE: tuple[Entry, ...] = (
+    Entry(
+        "ch01_perceptron",
+        1,
+        "The perceptron",
+        "Aggarwal §1.1–1.2, §1.5",
+        "the update rule; the convergence theorem proved and measured; XOR; activations",
+        "1½ h + 2 h",
+    ),
+    Entry(
+        "ch02a_shallow_models",
+        2,
+        "One neuron, many models",
+        "Aggarwal §2.1–2.4",
+        "least squares, logistic regression, SVMs, multiclass losses, saliency",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch02b_autoencoders_word2vec",
+        2,
+        "Autoencoders, matrix factorization, word2vec",
+        "Aggarwal §2.5–2.7",
+        "the linear autoencoder is the SVD; recommenders; word and graph embeddings",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch03a_backprop",
+        3,
+        "Backpropagation is dynamic programming",
+        "Aggarwal §1.3, §3.2",
+        "computational graphs, backprop by hand = jax.grad, gradient checking",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch03b_optimizers",
+        3,
+        "Gradient-descent strategies",
+        "Aggarwal §3.5; Goodfellow §8.3–8.6",
+        "momentum, Nesterov, AdaGrad, RMSProp, Adam, Newton, conjugate gradients, clipping",
+        "2 h + 1½ h",
+    ),
+    Entry(
+        "ch03c_training_deep_nets",
+        3,
+        "Training deep networks",
+        "Aggarwal §3.3–3.4, §3.6; Goodfellow §8.4, §8.7.1",
+        "initialization, vanishing gradients, dead ReLUs, batch normalization",
+        "1 h + 1 h",
+    ),
+    Entry(
+        "ch07a_rnn_basics",
+        7,
+        "Recurrent networks: unfolding and BPTT",
+        "Aggarwal §7.1–7.4; Goodfellow §10.1–10.2",
+        "lax.scan, backpropagation through time, vanishing gradients, echo-state networks",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch07b_lstm_language_models",
+        7,
+        "LSTMs and a character-level language model",
+        "Aggarwal §7.5–7.6; Goodfellow §10.10",
+        "LSTM and GRU cells, long memory, a char-LSTM on English, sampling and beam search",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch08a_convolution",
+        8,
+        "Convolution",
+        "Aggarwal §8.1–8.3; Goodfellow §9.1–9.6",
+        "padding, stride, pooling, backprop through a convolution, filters on a photograph",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch08b_cnn_training",
+        8,
+        "Training a CNN",
+        "Aggarwal §8.3, §8.5; Goodfellow §9.3–9.4",
+        "a LeNet on real digits, learned filters, feature maps, saliency and occlusion",
+        "1 h + 1½ h",
+    ),
+)
+
+#: The book's chapters the course does not cover yet, and where they will go.
+COMING = (
+    (4, "Teaching deep learners to generalize", "after chapter 3"),
+    (5, "Radial basis function networks", "after chapter 4"),
+    (6, "Restricted Boltzmann machines", "after chapter 5"),
+    (9, "Deep reinforcement learning", "after chapter 8"),
+    (10, "Advanced topics: attention, GANs, Kohonen maps", "after chapter 9"),
+)
+
+
+def _label(e: Entry) -> str:
+    return f"{e.stem.split('_')[0]} · {e.title}"
+
+
+def _md(source: str, cell_id: str, *, nbgrader: bool) -> dict:
+    metadata: dict = {"tags": [NAV_TAG]}
+    if nbgrader:
+        metadata["nbgrader"] = {
+            "grade": False,
+            "grade_id": cell_id,
+            "locked": True,
+            "schema_version": 3,
+            "solution": False,
+            "task": False,
+        }
+    return {"cell_type": "markdown", "id": cell_id, "metadata": metadata, "source": source}
+
+
+def _gap_note(e: Entry, nxt: Entry | None) -> str:
+    if nxt is None or nxt.chapter - e.chapter <= 1:
+        return ""
+    missing = [c for c in COMING if e.chapter < c[0] < nxt.chapter]
+    names = ", ".join(str(c[0]) for c in missing)
+    return f" (the book's chapters {names} are not in the course yet: see the course map)"
+
+
+def header(i: int, kind: str) -> str:
+    """The first cell of a notebook: where it sits and its neighbours."""
+    e = COURSE[i]
+    prev = COURSE[i - 1] if i > 0 else None
+    nxt = COURSE[i + 1] if i + 1 < len(COURSE) else None
+    up = "" if kind == "lecture" else "../notebooks/"
+    parts = [f"[Course map]({up}{START}.ipynb)"]
+    if kind == "lecture":
+        parts.append(f"lecture {i + 1} of {len(COURSE)}, the book's chapter {e.chapter}")
+        if prev:
+            parts.append(f"← [{_label(prev)}]({prev.stem}.ipynb)")
+        if nxt:
+            parts.append(f"[{_label(nxt)}]({nxt.stem}.ipynb) →")
+        parts.append(f"[its exercises](../exercises/{e.stem}.ipynb)")
+    else:
+        parts.append(f"exercises for lecture {i + 1} of {len(COURSE)}")
+        parts.append(f"[the lecture: {_label(e)}](../notebooks/{e.stem}.ipynb)")
+    return "<small>" + " · ".join(parts) + "</small>"
+
+
+def footer(i: int, kind: str) -> str:
+    """The last cell: what to do next."""
+    e = COURSE[i]
+    nxt = COURSE[i + 1] if i + 1 < len(COURSE) else None
+    up = "" if kind == "lecture" else "../notebooks/"
+    lines = ["---", ""]
+    if kind == "lecture":
+        lines.append(
+            f"**Now:** the exercises of this notebook, [exercises/{e.stem}.ipynb]"
+            f"(../exercises/{e.stem}.ipynb); each one checks itself."
+        )
+    else:
+        lines.append(f"**Back to** [the lecture notebook](../notebooks/{e.stem}.ipynb).")
+    if nxt is not None:
+        lines.append("")
+        lines.append(f"**Next:** [{_label(nxt)}]({up}{nxt.stem}.ipynb){_gap_note(e, nxt)}.")
+    else:
+        lines.append("")
+        lines.append("**This is the last notebook so far.** The course map lists what comes next.")
+    lines += ["", f"[Course map]({up}{START}.ipynb)"]
+    return "\n".join(lines)
+
+
+def start_page() -> dict:
+    """The start page notebook."""
+    rows = [
+        "| # | chapter | notebook: what you learn | exercises | suggested time |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for i, e in enumerate(COURSE, 1):
+        rows.append(
+            f"| {i} | {e.chapter} | [**{_label(e)}**]({e.stem}.ipynb)<br>{e.learn}"
+            f"<br><small>{e.sources}</small> | [exercises](../exercises/{e.stem}.ipynb) "
+            f"| {e.minutes} |"
+        )
+    coming = "\n".join(f"- **Chapter {c}: {t}**, {where}." for c, t, where in COMING)
+    cells = [
+        (
+            "# Deep learning, from the perceptron to attention\n\n"
+            "Welcome. This course teaches neural networks by building them: every idea comes "
+            "with the mathematics, a few lines of JAX that compute it, a figure, a control you "
+            "can move, and an `assert` that checks what the text claims, on your machine. It "
+            "follows Aggarwal's *Neural Networks and Deep Learning* (2018) chapter by chapter, "
+            "with sections of Goodfellow, Bengio and Courville's *Deep Learning* (2016); the "
+            'notebooks cite both ("Aggarwal §3.5.2") so that you can read along, but you do '
+            "not need the books.\n\n"
+            "Everything runs offline on a laptop: no GPU, no downloads."
+        ),
+        (
+            "## The course map\n\n"
+            "Read the notebooks in this order. Each is named after the book's chapter it follows "
+            "(`ch03b` is the second notebook on chapter 3). The time is a suggestion: reading and "
+            "running the lecture, then doing its exercises.\n\n" + "\n".join(rows)
+        ),
+        (
+            "## How to work\n\n"
+            "1. **Open a lecture notebook and run it**: *Run → Run All Cells* (or Shift+Enter cell "
+            "by cell). Each notebook runs in under a minute. The first run of a session is the "
+            "slowest, because JAX compiles; later runs reuse the compiled code.\n"
+            "2. **Read with the figures.** Every figure has a short description for screen "
+            "readers.\n"
+            "3. **Move the sliders.** Each notebook has at least one interactive figure. Before "
+            "you run the notebook it shows a still picture; after you run it, the controls "
+            "redraw it as you move them. A picture that dims is being redrawn.\n"
+            "4. **Trust the asserts.** A cell that says `assert ...` checks a claim the text just "
+            "made. If one fails on your machine, that is a bug in the course: please report it.\n"
+            "5. **Do the exercises.** Each lecture ends with a link to its exercise notebook. "
+            "Write your code where it says `# YOUR CODE HERE`, run the cell, then run the "
+            "self-check below it: it says ✔ when you are right, or which case fails, what was "
+            "expected, what came, and a hint.\n"
+            "6. **Your work is yours.** `make lab` opens a personal copy of the course in `work/`; "
+            "updates of the course never overwrite what you wrote or ran there."
+        ),
+        (
+            "## Where the other chapters will go\n\n"
+            "The notebooks jump from chapter 3 to chapter 7 because these chapters of the book are "
+            "still being written for the course:\n\n" + coming + "\n\n"
+            "Chapters 7 and 8 (recurrent and convolutional networks) only need chapters 1–3."
+        ),
+        (f"**Start here:** [{_label(COURSE[0])}]({COURSE[0].stem}.ipynb)."),
+    ]
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "id": f"start-{k}", "metadata": {}, "source": src}
+            for k, src in enumerate(cells)
+        ],
+        "metadata": {
+            "kernelspec": {
+                "display_name": "Deep Learning course (JAX)",
+                "language": "python",
+                "name": "dl-course",
+            },
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return nb
+
+
+def _split_lines(source: str) -> list[str]:
+    lines = source.splitlines(keepends=True)
+    return lines
+
+
+_STEMS = "|".join(re.escape(e.stem) for e in COURSE)
+
+
+def link_code_spans(source: str, kind: str) -> str:
+    """Turn `exercises/ch01_perceptron.ipynb` and `ch07a_rnn_basics` code spans into links."""
+    up = "" if kind == "lecture" else "../notebooks/"
+
+    def ex(m: re.Match) -> str:
+        return f"[`exercises/{m.group(1)}.ipynb`](../exercises/{m.group(1)}.ipynb)"
+
+    def lec(m: re.Match) -> str:
+        return f"[`{m.group(1)}`]({up}{m.group(1)}.ipynb)"
+
+    # only code spans that are not already link text (no "[" just before)
+    source = re.sub(rf"(?<!\[)`exercises/({_STEMS})\.ipynb`", ex, source)
+    source = re.sub(rf"(?<!\[)`(?:notebooks/)?({_STEMS})(?:\.ipynb)?`(?!\])", lec, source)
+    return source
+
+
+def apply(path: Path, i: int, kind: str) -> dict:
+    """The notebook at ``path`` with its nav cells (re)written and code-span paths linked."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    nbgrader = kind != "lecture"
+    cells = [c for c in nb["cells"] if NAV_TAG not in c.get("metadata", {}).get("tags", [])]
+    for c in cells:
+        if c["cell_type"] == "markdown":
+            src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            new = link_code_spans(src, kind)
+            if new != src:
+                c["source"] = _split_lines(new)
+    top = _md(header(i, kind), "course-nav-header", nbgrader=nbgrader)
+    bottom = _md(footer(i, kind), "course-nav-footer", nbgrader=nbgrader)
+    for cell in (top, bottom):
+        cell["source"] = _split_lines(cell["source"])
+    nb["cells"] = [top, *cells, bottom]
+    return nb
+
+
+def _dump(nb: dict) -> str:
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+
+
+def plan() -> dict[Path, str]:
+    """Every file this script writes, with its content."""
+    out: dict[Path, str] = {}
+    start = start_page()
+    for c in start["cells"]:
+        c["source"] = _split_lines(c["source"])
+    out[ROOT / "notebooks" / f"{START}.ipynb"] = _dump(start)
+    for i, e in enumerate(COURSE):
+        for folder, kind in (("notebooks", "lecture"), ("solutions", "solution")):
+            path = ROOT / folder / f"{e.stem}.ipynb"
+            if path.exists():
+                out[path] = _dump(apply(path, i, kind))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only report what is out of date")
+    args = parser.parse_args(argv)
+    stale = []
+    for path, text in plan().items():
+        old = path.read_text(encoding="utf-8") if path.exists() else None
+        if old != text:
+            stale.append(path)
+            if not args.check:
+                path.write_text(text, encoding="utf-8")
+    for path in stale:
+        verb = "out of date" if args.check else "wrote"
+        print(f"{verb}: {path.relative_to(ROOT)}")
+    if args.check and stale:
+        print("run: python scripts/navigation.py, then python -m course_lib.exercises")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

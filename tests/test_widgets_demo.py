@@ -1,0 +1,169 @@
+"""Tests for the widgets' shared machinery (course_lib.widgets.demo): LiveFigure and Demo."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import ipywidgets as W
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from course_lib import widgets  # noqa: E402
+from course_lib.widgets import demo as demo_mod  # noqa: E402
+from course_lib.widgets.demo import PENDING_CLASS, Demo, LiveFigure  # noqa: E402
+
+
+class LineView:
+    """A line y = a x on fixed axes; the title says a."""
+
+    def __init__(self) -> None:
+        self.live = LiveFigure(width=3, height=2.5, dpi=50)
+        ax = self.live.ax
+        ax.set(xlim=(-1, 1), ylim=(-3, 3), xlabel="x", ylabel="y")
+        (self.line,) = ax.plot([], [], animated=True)
+        self.title = ax.set_title(" ", animated=True)
+        self.updates = 0
+
+    def update(self, result, values) -> None:
+        x = np.linspace(-1, 1, 5)
+        self.line.set_data(x, result * x)
+        self.title.set_text(f"a = {result:.1f}")
+        self.updates += 1
+
+    def alt(self, result, values) -> str:
+        return f"The line y = {result:.1f} x."
+
+
+def _line_demo(**kw) -> Demo:
+    controls = {"a": W.FloatSlider(value=1.0, min=-2, max=2), "show": W.IntSlider(value=0)}
+    return Demo(controls, lambda a: a, LineView(), redraw_only={"show"}, **kw)
+
+
+def test_live_figure_draws_static_part_once_and_animated_artists_every_time():
+    demo = _line_demo()
+    first = demo.frame.copy()
+    assert first.ndim == 3 and first.shape[2] == 4 and first.dtype == np.uint8
+    demo.set(a=-1.5)
+    assert not np.array_equal(demo.frame, first), "moving a control must change the picture"
+    demo.set(a=1.0)
+    np.testing.assert_array_equal(demo.frame, first)  # same state, same picture: nothing left over
+    assert demo.view.live.full_draws == 1
+
+
+def test_invalidate_redraws_the_static_part():
+    demo = _line_demo()
+    demo.view.live.ax.set_ylim(-10, 10)
+    demo.view.live.invalidate()
+    demo.set(a=0.5)
+    assert demo.view.live.full_draws == 2
+
+
+def test_redraw_only_controls_do_not_recompute():
+    calls = []
+
+    def compute(a):
+        calls.append(a)
+        return a
+
+    controls = {"a": W.FloatSlider(value=1.0, min=-2, max=2), "show": W.IntSlider(value=0)}
+    demo = Demo(controls, compute, LineView(), redraw_only={"show"})
+    demo.set(show=3)
+    assert calls == [1.0]
+    assert demo.view.updates == 2  # but it redrew
+    demo.set(a=0.0)
+    assert calls == [1.0, 0.0]
+
+
+def test_events_from_the_browser_refresh_and_clear_the_pending_cue():
+    demo = _line_demo()
+    demo.controls["a"].value = -2.0  # what a slider move from the front end does
+    assert demo.last == -2.0
+    assert PENDING_CLASS not in demo.widget._dom_classes
+
+
+def test_play_interval_is_stretched_to_the_redraw_time():
+    play = W.Play(interval=1, min=0, max=10)
+    controls = {"a": W.FloatSlider(value=1.0, min=-2, max=2)}
+    demo = Demo(controls, lambda a: a, LineView(), play=play)
+    demo.controls["a"].value = 0.5
+    assert play.interval >= 1000 * demo.last_redraw_s  # never faster than frames are drawn
+    assert play in demo.widget.children[1].children
+
+
+def test_frame_is_a_jpeg_and_the_saved_picture_a_png_with_alt_text():
+    demo = _line_demo()
+    assert demo.image.format == "jpeg"
+    assert Image.open(io.BytesIO(demo.image.value)).format == "JPEG"
+    data, metadata = demo._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    png = base64.b64decode(data["image/png"])
+    assert Image.open(io.BytesIO(png)).format == "PNG"
+    assert metadata["image/png"]["alt"] == "The line y = 1.0 x."
+    assert "run the notebook" in data["text/plain"]
+    assert "VBox" not in data["text/plain"]
+
+
+def test_old_style_draw_functions_still_work():
+    def draw(result, values):
+        fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
+        ax.plot([0, 1], [0, result])
+        return fig
+
+    demo = Demo({"a": W.FloatSlider(value=1.0)}, lambda a: a, draw)
+    before = demo.frame.copy()
+    demo.set(a=0.2)
+    assert demo.frame.shape == before.shape and not np.array_equal(demo.frame, before)
+    assert plt.get_fignums() == []  # every figure it made was closed
+
+
+def test_rows_and_layout_classes():
+    controls = {n: W.IntSlider() for n in "abcd"}
+    demo = Demo(controls, lambda **v: 0, LineView().__class__(), rows=[["a", "b"], ["c", "d"]])
+    rows = [c for c in demo.widget.children if isinstance(c, W.HBox)]
+    assert [len(r.children) for r in rows] == [2, 2]
+    assert all("course-demo-controls" in r._dom_classes for r in rows)
+    assert "flex-flow: row wrap" in demo_mod._CSS
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"controls": {}}, "controls must be a non-empty dict"),
+        ({"view": 3}, "view must have .live and .update"),
+        ({"redraw_only": {"nope"}}, "redraw_only names unknown control"),
+        ({"rows": [["a"]]}, "rows leave out control"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, match):
+    args = {
+        "controls": {"a": W.FloatSlider(), "b": W.FloatSlider()},
+        "compute": lambda **v: 0.0,
+        "view": LineView(),
+    }
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=match):
+        Demo(args.pop("controls"), args.pop("compute"), args.pop("view"), **args)
+
+
+def test_set_rejects_unknown_controls():
+    with pytest.raises(ValueError, match="unknown control"):
+        _line_demo().set(b=1)
+
+
+def test_live_figure_rejects_bad_grids():
+    with pytest.raises(ValueError, match="ncols must be a positive int"):
+        LiveFigure(0)
+
+
+def test_lazy_exports_resolve_and_unknown_names_fail():
+    for name in widgets.__all__:
+        assert getattr(widgets, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        widgets.nope  # noqa: B018
