@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -14,7 +15,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from course_lib import workspace
-from course_lib.workspace import MANIFEST, WorkspaceError, main, sync, update_name
+from course_lib.workspace import MANIFEST, WorkspaceError, sync, update_name
 
 LECTURE = "notebooks/ch01_demo.ipynb"
 EXERCISE = "exercises/ch01_demo.ipynb"
@@ -35,6 +36,17 @@ def notebook(source: str = "x = 1", output: str = "1\n", count: int = 1) -> str:
 def write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """``python -m course_lib.workspace ARGS`` in a child process, as make lab runs it (trusting
+    the course's notebooks writes Jupyter's database: kept out of the test process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "course_lib.workspace", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -110,14 +122,15 @@ def test_a_resaved_notebook_still_counts_as_untouched(course: Path):
     assert (work / LECTURE).read_bytes() == (course / LECTURE).read_bytes()
 
 
-def test_edited_file_is_kept_and_the_update_goes_beside_it(course: Path, capsys):
+def test_edited_file_is_kept_and_the_update_goes_beside_it(course: Path):
     sync(course)
     work = course / "work"
     mine = notebook("x = 1  # my note", "1\n")
     write(work / LECTURE, mine)
     write(course / LECTURE, notebook("x = 2", "2\n"))
-    assert main(["sync", "--root", str(course)]) == 0
-    out = capsys.readouterr().out
+    done = run_cli("sync", "--root", str(course))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
     beside = work / "notebooks" / "ch01_demo.course-update.ipynb"
     assert (work / LECTURE).read_text() == mine, "the student's edits were overwritten"
     assert beside.read_bytes() == (course / LECTURE).read_bytes()
@@ -229,13 +242,14 @@ def test_a_file_the_course_dropped_stays(course: Path):
         ("notes.txt", "is a file"),
     ],
 )
-def test_bad_dest_is_refused_with_a_clear_error(course: Path, capsys, dest: str, why: str):
+def test_bad_dest_is_refused_with_a_clear_error(course: Path, dest: str, why: str):
     write(course / "notes.txt", "x\n")
     before = sorted(p.relative_to(course) for p in course.rglob("*"))
     with pytest.raises(WorkspaceError, match=re.escape(why)):
         sync(course, dest)
-    assert main(["sync", "--root", str(course), "--dest", dest]) == 1
-    err = capsys.readouterr().err
+    done = run_cli("sync", "--root", str(course), "--dest", dest)
+    assert done.returncode == 1
+    err = done.stderr
     assert err.startswith("error: --dest") and "Traceback" not in err
     assert sorted(p.relative_to(course) for p in course.rglob("*")) == before
 
@@ -265,7 +279,7 @@ def test_never_writes_through_a_symlink_out_of_the_working_copy(course: Path, tm
 
 
 @pytest.mark.parametrize("damage", ["{not json", '{"version": 1}', '{"version": 1, "files": [1]}'])
-def test_a_damaged_manifest_is_set_aside_and_nothing_is_lost(course: Path, capsys, damage: str):
+def test_a_damaged_manifest_is_set_aside_and_nothing_is_lost(course: Path, damage: str):
     sync(course)
     work = course / "work"
     mine = notebook("mine", "1\n")
@@ -273,8 +287,9 @@ def test_a_damaged_manifest_is_set_aside_and_nothing_is_lost(course: Path, capsy
     (work / MANIFEST).write_text(damage)
     write(course / LECTURE, notebook("x = 2", "2\n"))
     (work / EXERCISE).unlink()
-    assert main(["sync", "--root", str(course)]) == 0
-    out = capsys.readouterr().out
+    done = run_cli("sync", "--root", str(course))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
     assert out.startswith("warning: work/.course-sync.json") and "Nothing was deleted" in out
     assert "Traceback" not in out
     (aside,) = work.glob(f"{MANIFEST}.damaged-*")
@@ -309,7 +324,7 @@ def git(root: Path, *args: str) -> None:
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_changes_made_in_the_course_folder_move_to_work_and_stay_yours(course: Path, capsys):
+def test_changes_made_in_the_course_folder_move_to_work_and_stay_yours(course: Path):
     """A notebook run in place in notebooks/ (before work/ existed): its changes go to work/ as
     the student's edit, and survive restoring the course copy and a course update."""
     git(course, "init", "-q")
@@ -317,8 +332,9 @@ def test_changes_made_in_the_course_folder_move_to_work_and_stay_yours(course: P
     git(course, "commit", "-q", "-m", "course v1")
     ran = notebook("x = 1", "ran in place\n")
     write(course / LECTURE, ran)
-    assert main(["sync", "--root", str(course)]) == 0
-    out = capsys.readouterr().out
+    done = run_cli("sync", "--root", str(course))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
     work = course / "work"
     assert (work / LECTURE).read_text() == ran
     assert f"copied your changes made in the course folder: {LECTURE} -> work/{LECTURE}" in out
@@ -391,16 +407,24 @@ def test_the_real_course_syncs_and_its_links_resolve_in_the_working_copy(tmp_pat
     assert not broken, f"links that do not resolve in work/: {broken}"
 
 
-def test_trust_signs_the_course_notebooks_and_not_the_students(course: Path, tmp_path, monkeypatch):
+def test_trust_signs_the_course_notebooks_and_not_the_students(course: Path):
     """JupyterLab shows saved widgets only in trusted notebooks: sync signs the course's own."""
-    from nbformat.sign import NotebookNotary
-
     sync(course)
     work = course / "work"
     write(work / EXERCISE, notebook("def f():\n    return 42", "42\n"))  # the student's answer
-    report = sync(course, trust=True)
-    with NotebookNotary() as notary:
-        assert notary.check_signature(nbformat.read(work / LECTURE, as_version=4))
-        assert not notary.check_signature(nbformat.read(work / EXERCISE, as_version=4))
-    assert report.trusted == 1
     assert not sync(course).trusted  # the default (and every other test) signs nothing
+    done = run_cli("sync", "--root", str(course))  # the command line trusts
+    assert done.returncode == 0, done.stderr
+    check = (
+        "import sys, nbformat\n"
+        "from nbformat.sign import NotebookNotary\n"
+        "with NotebookNotary() as n:\n"
+        "    print([n.check_signature(nbformat.read(p, as_version=4)) for p in sys.argv[1:]])\n"
+    )
+    signed = subprocess.run(
+        [sys.executable, "-c", check, str(work / LECTURE), str(work / EXERCISE)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert signed == "[True, False]", signed
