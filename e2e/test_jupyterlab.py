@@ -254,8 +254,15 @@ def _open_from_start_page(lab, page, name: str) -> None:
     link.click()
     tab = page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel", has_text=name)
     _wait(lambda: tab.count() > 0, 30, f"the link to open {name}", page)
-    # close the start page, so that only the notebook is in the page
+    # close the start page, so that only the notebook is in the page (JupyterLab asks to save it
+    # when the kernel's start filled in its metadata: nothing of ours to keep, so discard)
     page.locator(".lm-TabBar-tab", has_text=START).locator(".lm-TabBar-tabCloseIcon").click()
+    discard = page.locator(".jp-Dialog button", has_text="Discard")
+    try:
+        discard.wait_for(timeout=3000)
+        discard.click()
+    except Exception:  # no dialog: the tab just closed
+        pass
     _wait(
         lambda: page.locator(".lm-TabBar-tab", has_text=START).count() == 0,
         30,
