@@ -10,7 +10,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -110,19 +109,6 @@ def test_frame_is_a_jpeg_and_the_saved_picture_a_png_with_alt_text():
     assert "VBox" not in data["text/plain"]
 
 
-def test_old_style_draw_functions_still_work():
-    def draw(result, values):
-        fig, ax = plt.subplots(figsize=(2, 2), dpi=40)
-        ax.plot([0, 1], [0, result])
-        return fig
-
-    demo = Demo({"a": W.FloatSlider(value=1.0)}, lambda a: a, draw)
-    before = demo.frame.copy()
-    demo.set(a=0.2)
-    assert demo.frame.shape == before.shape and not np.array_equal(demo.frame, before)
-    assert plt.get_fignums() == []  # every figure it made was closed
-
-
 def test_rows_and_layout_classes():
     controls = {n: W.IntSlider() for n in "abcd"}
     demo = Demo(controls, lambda **v: 0, LineView().__class__(), rows=[["a", "b"], ["c", "d"]])
@@ -136,7 +122,8 @@ def test_rows_and_layout_classes():
     ("kwargs", "match"),
     [
         ({"controls": {}}, "controls must be a non-empty dict"),
-        ({"view": 3}, "view must have .live and .update"),
+        ({"view": 3}, "view must have .live"),
+        ({"view": lambda r, v: None}, "view must have .live"),
         ({"redraw_only": {"nope"}}, "redraw_only names unknown control"),
         ({"rows": [["a"]]}, "rows leave out control"),
     ],

@@ -160,42 +160,20 @@ class View(Protocol):
     def update(self, result: Any, values: dict[str, Any]) -> None: ...
 
 
-class _FigureView:
-    """Adapter for the old style ``draw(result, values) -> Figure``: a full render per update."""
-
-    def __init__(self, draw: Callable[[Any, dict[str, Any]], Figure]) -> None:
-        self.draw = draw
-        self.live = None
-        self._rgba = np.zeros((1, 1, 4), np.uint8)
-
-    def update(self, result: Any, values: dict[str, Any]) -> None:
-        import matplotlib.pyplot as plt
-
-        fig = self.draw(result, values)
-        canvas = FigureCanvasAgg(fig)
-        canvas.draw()
-        self._rgba = np.array(canvas.buffer_rgba())
-        plt.close(fig)
-
-    def render(self) -> np.ndarray:
-        return self._rgba
-
-
 class Demo:
     """Controls bound to a compute function and a view (see the module docstring).
 
-    ``Demo(controls, compute, view)``; ``Demo(controls, compute, draw)`` with a function that
-    returns a new Figure still works, at the cost of a full render per update.
-    ``rows`` groups the controls by name into rows (default: one wrapping row), ``extra``
-    adds widgets (a Play button) after the controls, and ``play`` names a Play widget whose
-    interval is stretched to the measured redraw time, so that playing never queues frames.
+    ``Demo(controls, compute, view)``. ``rows`` groups the controls by name into rows
+    (default: one wrapping row), ``extra`` adds widgets (a Play button) after the controls,
+    and ``play`` names a Play widget whose interval is stretched to the measured redraw
+    time, so that playing never queues frames.
     """
 
     def __init__(
         self,
         controls: dict[str, W.ValueWidget],
         compute: Callable[..., Any],
-        view: View | Callable[[Any, dict[str, Any]], Figure],
+        view: View,
         *,
         redraw_only: Iterable[str] = (),
         after_compute: Callable[[Demo, Any], None] | None = None,
@@ -210,15 +188,12 @@ class Demo:
             )
         self.controls = dict(controls)
         self.compute = compute
-        if hasattr(view, "update") and hasattr(view, "live"):
-            self.view = view
-        elif callable(view):
-            self.view = _FigureView(view)
-        else:
+        if not (hasattr(view, "update") and hasattr(view, "live")):
             raise TypeError(
-                "Demo: view must have .live and .update(result, values), or be a function "
-                f"draw(result, values) -> Figure; got {type(view).__name__}."
+                "Demo: view must have .live (a LiveFigure) and .update(result, values); "
+                f"got {type(view).__name__}."
             )
+        self.view = view
         self.redraw_only = set(redraw_only)
         unknown = self.redraw_only - set(self.controls)
         if unknown:
@@ -288,8 +263,7 @@ class Demo:
                     self._busy = False
         if render:
             self.view.update(self.last, self.values)
-            live = self.view.live
-            self.frame = self.view.render() if live is None else live.render()
+            self.frame = self.view.live.render()
             self.image.value = encode_frame(self.frame)
             self.image.layout.width = f"{self.frame.shape[1]}px"  # 100 % zoom; shrinks if narrow
         self.last_redraw_s = time.perf_counter() - t0
