@@ -133,6 +133,12 @@ def test_notebook_runs_in_jupyterlab(lab, page, path: Path) -> None:
     )
     n_demos = demos.count()
     assert "VBox(children" not in page.locator(".jp-Notebook").inner_text()
+    # not yet connected: one line under each picture says so, no broken-link icon per control
+    icons = demos.evaluate_all(_VISIBLE_DISCONNECTED_ICONS)
+    assert icons == 0, f"{icons} broken-link icon(s) in the saved interactive figures"
+    if n_demos:
+        note = demos.first.evaluate("d => getComputedStyle(d, '::after').content")
+        assert "run the notebook" in note, note
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     if n_demos:
         demos.first.scroll_into_view_if_needed()
@@ -271,13 +277,23 @@ def _open_from_start_page(lab, page, name: str) -> None:
     page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
 
 
-# Timing in the page: a key press (or a dropdown change) stores its time; the new picture's
-# time is taken when the <img> of the figure has a new source, decoded, and a frame was painted.
+_VISIBLE_DISCONNECTED_ICONS = """(demos) => demos
+  .flatMap((d) => [d, ...d.querySelectorAll('.jupyter-widgets-disconnected')])
+  .filter((e) => e.classList.contains('jupyter-widgets-disconnected'))
+  .filter((e) => !['none', 'normal'].includes(getComputedStyle(e, '::before').content))
+  .length"""
+
+
+# Timing in the page: a key press or a click stores its time (a click comes after its key, so a
+# button pressed with Space is timed from the click that toggles it); the new picture's time is
+# taken when the <img> of the figure has a new source, decoded, and a frame was painted.
 _INSTALL = """(demo) => {
   const img = demo.querySelector('img');
   demo.__lat = [];
   demo.__t0 = null;
-  demo.addEventListener('keydown', () => { demo.__t0 = performance.now(); }, true);
+  const start = () => { demo.__t0 = performance.now(); };
+  demo.addEventListener('keydown', start, true);
+  demo.addEventListener('click', start, true);
   new MutationObserver(() => {
     const t0 = demo.__t0;
     if (t0 === null) return;
@@ -288,26 +304,55 @@ _INSTALL = """(demo) => {
 }"""
 
 
+_NEXT_OPTION = """(select) => {
+  select.closest('.course-demo').__t0 = performance.now();
+  select.selectedIndex = (select.selectedIndex + 1) % select.options.length;
+  select.dispatchEvent(new Event('change', {bubbles: true}));
+}"""
+
+
+def _controls(demo):
+    """(kind, label, element to focus, keys to press in turn) for every control of a figure."""
+    out = []
+    for slider in demo.locator(".widget-slider").all():
+        label = slider.locator(".widget-label").inner_text().strip() or "slider"
+        out.append(("slider", label, slider.locator(".noUi-handle"), None))
+    for dropdown in demo.locator(".widget-dropdown").all():
+        label = dropdown.locator(".widget-label").inner_text().strip() or "dropdown"
+        out.append(("dropdown", label, dropdown.locator("select"), None))
+    for button in demo.locator("button.widget-toggle-button").all():
+        out.append(("toggle", button.inner_text().strip() or "toggle", button, ["Space"]))
+    return out
+
+
 def _measure_latency(page) -> list[tuple[int, str, list[float]]]:
-    """(figure number, control, latencies in ms) for every control of every interactive figure."""
+    """(figure number, control, latencies in ms) for every control of every interactive figure:
+    sliders (arrow keys), dropdowns (the next option) and toggle buttons (Space)."""
     results = []
     demos = page.locator(".course-demo")
     for k in range(demos.count()):
         demo = demos.nth(k)
         demo.scroll_into_view_if_needed()
         demo.evaluate(_INSTALL)
-        for slider in demo.locator(".widget-slider").all():
-            label = slider.locator(".widget-label").inner_text().strip() or "slider"
-            handle = slider.locator(".noUi-handle")
+        for kind, label, target, keys in _controls(demo):
             times = []
             for i in range(PRESSES):
-                at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute(
-                    "aria-valuemax"
-                )
-                key = "ArrowLeft" if at_max or i % 2 else "ArrowRight"
                 n = demo.evaluate("d => d.__lat.length")
-                handle.focus()
-                page.keyboard.press(key)
+                if kind == "dropdown":
+                    # a closed <select> ignores arrow keys in headless Chromium: pick the next
+                    # option as the list would, timed from the same moment
+                    target.evaluate(_NEXT_OPTION)
+                    key = None
+                elif kind == "slider":
+                    at_max = target.get_attribute("aria-valuenow") == target.get_attribute(
+                        "aria-valuemax"
+                    )
+                    key = "ArrowLeft" if at_max or i % 2 else "ArrowRight"
+                else:
+                    key = keys[i % len(keys)]
+                if key is not None:
+                    target.focus()
+                    page.keyboard.press(key)
                 try:
                     page.wait_for_function(
                         "([d, n]) => d.__lat.length > n",
@@ -319,7 +364,7 @@ def _measure_latency(page) -> list[tuple[int, str, list[float]]]:
                     continue
                 times.append(demo.evaluate("d => d.__lat[d.__lat.length - 1]"))
                 page.wait_for_timeout(150)  # let the kernel go idle between presses
-            results.append((k + 1, label, times))
+            results.append((k + 1, f"{label} ({kind})" if kind != "slider" else label, times))
     return results
 
 

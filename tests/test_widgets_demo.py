@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 
 import ipywidgets as W
 import matplotlib
@@ -154,3 +155,35 @@ def test_lazy_exports_resolve_and_unknown_names_fail():
         assert getattr(widgets, name) is not None, name
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         widgets.nope  # noqa: B018
+
+
+def _class_messages(demo):
+    seen = []
+    demo.widget.observe(lambda change: seen.append(list(change["new"])), names="_dom_classes")
+    return seen
+
+
+def test_a_fast_redraw_sends_no_pending_cue(monkeypatch):
+    monkeypatch.setattr(demo_mod, "PENDING_AFTER_S", 1e9)  # every redraw counts as fast
+    demo = _line_demo()
+    seen = _class_messages(demo)
+    demo.controls["a"].value = -1.0
+    demo.controls["a"].value = 0.5
+    assert seen == []  # no add/remove of the cue: two messages and two restyles saved
+
+
+def test_a_slow_redraw_shows_the_pending_cue_while_it_runs():
+    during, made = [], []
+
+    def compute(a):
+        during.append(bool(made) and PENDING_CLASS in made[0].widget._dom_classes)
+        time.sleep(demo_mod.PENDING_AFTER_S * 1.5)  # slower than the threshold, on any machine
+        return a
+
+    demo = Demo({"a": W.FloatSlider(value=1.0, min=-2, max=2)}, compute, LineView())
+    made.append(demo)
+    seen = _class_messages(demo)
+    demo.controls["a"].value = -1.0  # the first move after a slow draw: the cue is on
+    assert during == [False, True]
+    assert PENDING_CLASS not in demo.widget._dom_classes  # and off again afterwards
+    assert len(seen) == 2

@@ -43,17 +43,27 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image as PILImage
 
-#: The CSS of every demo: controls wrap onto new rows in a narrow window, and a redraw that
-#: takes longer than a moment dims the picture (the cue that one is pending).
+#: The CSS of every demo: controls wrap onto new rows in a narrow window, a redraw that takes
+#: longer than a moment dims the picture (the cue that one is pending), and before the notebook
+#: runs (the saved view, not yet connected to a kernel) one line under the picture says so,
+#: instead of ipywidgets' broken-link icon beside every control.
 _CSS = """<style>
 .course-demo-controls { flex-flow: row wrap; gap: 2px 12px; align-items: center; }
 .course-demo-controls .widget-readout { min-width: 4.5em; }
 .course-demo img { max-width: 100%; height: auto; }
 .course-demo.course-demo-pending img { opacity: 0.45; transition: opacity 0.15s 0.12s; }
 .course-demo.course-demo-pending { cursor: progress; }
+.course-demo .jupyter-widgets-disconnected::before,
+.course-demo.jupyter-widgets-disconnected::before { content: none; display: none; }
+.course-demo.jupyter-widgets-disconnected::after {
+  content: "A saved picture: run the notebook to move the controls.";
+  color: var(--jp-ui-font-color2, #616161); font-size: 0.9em; padding: 2px 0;
+}
 </style>"""
 
 PENDING_CLASS = "course-demo-pending"
+#: A redraw slower than this (seconds) last time gets the pending cue the next time.
+PENDING_AFTER_S = 0.06
 
 
 def encode_png(rgba: np.ndarray) -> bytes:
@@ -228,6 +238,7 @@ class Demo:
         self.frame = np.zeros((1, 1, 4), np.uint8)  # the current picture, RGBA
         self.last_redraw_s = 0.0  # seconds the last refresh took (compute + draw + encode)
         self._busy = False
+        self._redraw_s: dict[bool, float] = {}  # the last redraw time, by recompute or not
         for name, control in self.controls.items():
             control.observe(functools.partial(self._on_change, name), names="value")
         self.refresh()
@@ -267,6 +278,8 @@ class Demo:
             self.image.value = encode_frame(self.frame)
             self.image.layout.width = f"{self.frame.shape[1]}px"  # 100 % zoom; shrinks if narrow
         self.last_redraw_s = time.perf_counter() - t0
+        if render:
+            self._redraw_s[recompute] = self.last_redraw_s
         return self.last
 
     def set(self, **values: Any) -> Any:
@@ -291,11 +304,18 @@ class Demo:
     def _on_change(self, name: str, change: dict) -> None:
         if self._busy:
             return
-        self.widget.add_class(PENDING_CLASS)
+        recompute = name not in self.redraw_only
+        # The cue costs two messages and two restyles in the browser, so it is sent only when
+        # this kind of redraw (recompute or not) was slow last time; a fast one is on screen
+        # before the cue's CSS delay would have shown it anyway.
+        cue = self._redraw_s.get(recompute, 0.0) > PENDING_AFTER_S
+        if cue:
+            self.widget.add_class(PENDING_CLASS)
         try:
-            self.refresh(recompute=name not in self.redraw_only)
+            self.refresh(recompute=recompute)
         finally:
-            self.widget.remove_class(PENDING_CLASS)
+            if cue:
+                self.widget.remove_class(PENDING_CLASS)
         if self.play is not None and self._play_interval is not None:
             # Never ask for frames faster than they are drawn: a queue of stale frames is what
             # makes a picture lag behind its slider.
