@@ -73,6 +73,11 @@ def pca(X: ArrayLike, k: int) -> tuple[Array, Array, Array]:
         ``mean + scores @ components.T``.
     """
     X = _data("X", X)
+    if X.shape[0] < 2:  # one centred row is all zeros: every direction would be a "component"
+        raise ValueError(
+            f"`X` must hold at least 2 rows for PCA (centring a single row leaves no variance "
+            f"to analyse), got shape {tuple(X.shape)}."
+        )
     return _pca(X, _rank("k", k, X))
 
 

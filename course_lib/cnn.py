@@ -106,7 +106,8 @@ def output_size(n: int, f: int, padding: int = 0, stride: int = 1) -> int:
     span = n + 2 * int(padding) - f
     if span < 0:
         raise ValueError(
-            f"the filter (f={f}) is larger than the padded input (n + 2p = {n + 2 * padding})."
+            f"`f` must fit in the padded input: the filter (f={f}) is larger than the padded "
+            f"input (n + 2p = {n + 2 * padding})."
         )
     if span % stride:
         raise ValueError(
@@ -293,8 +294,20 @@ def conv2d(
 
     Returns:
         ``(n, H_out, W_out, C_out)``.
+
+    Raises:
+        ValueError: for a concrete ``x`` or ``w`` holding NaN or infinity (one host-side check
+            per call at this public entry; skipped when traced, so jitted steps pay nothing).
     """
     x = _images("x", x)
+    w = _filters("w", w, x.shape[3])
+    _validate.finite("x", x)
+    _validate.finite("w", w)
+    return _conv2d(x, w, b, stride=stride, padding=padding)
+
+
+def _conv2d(x: Array, w: Array, b: ArrayLike | None, *, stride: Any, padding: Any) -> Array:
+    """:func:`conv2d` on validated ``x``, ``w``, without the finiteness check (for layers)."""
     w = _filters("w", w, x.shape[3])
     s, p, _ = _geometry(x.shape, w.shape, stride, padding)
     y = jax.lax.conv_general_dilated(
@@ -704,9 +717,9 @@ def _init(key, size, channels, hidden, n_classes, c_in):
 
 def apply(params: Params, x: ArrayLike) -> Array:
     """Logits ``(n, n_classes)`` of the LeNet of :func:`init` for images ``x: (n, H, W, C)``."""
-    h = _images("x", x)
+    h = _validate.finite("x", _images("x", x))
     for w, b in params["conv"]:
-        h = max_pool(jax.nn.relu(conv2d(h, w, b, padding=1)), 2)
+        h = max_pool(jax.nn.relu(_conv2d(h, w, b, stride=1, padding=1)), 2)
     h = h.reshape(h.shape[0], -1)
     (W1, b1), (W2, b2) = params["dense"]
     h = jax.nn.relu(h @ W1 + b1[None, :])
@@ -913,9 +926,9 @@ def feature_maps(params: Params, x: ArrayLike) -> list[Array]:
     Returns:
         a list with one ``(n, H_l, W_l, C_l)`` array per conv layer.
     """
-    h, maps = _images("x", x), []
+    h, maps = _validate.finite("x", _images("x", x)), []
     for w, b in params["conv"]:
-        a = jax.nn.relu(conv2d(h, w, b, padding=1))
+        a = jax.nn.relu(_conv2d(h, w, b, stride=1, padding=1))
         maps.append(a)
         h = max_pool(a, 2)
     return maps

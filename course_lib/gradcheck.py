@@ -21,6 +21,7 @@ in float32 the bottom is far above $10^{-6}$, which is why the check is done in 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import jax
@@ -46,6 +47,7 @@ def finite_difference(
     _validate.positive("eps", eps)
     if kind not in KINDS:
         raise ValueError(f"unknown `kind` {kind!r}; choose one of {list(KINDS)}.")
+    _scalar_function("f", f, w)
     f = jax.jit(f)
     flat = w.reshape(-1)
     step = jnp.asarray(eps, w.dtype)
@@ -61,12 +63,29 @@ def finite_difference(
     return out.reshape(w.shape)
 
 
+def _scalar_function(name: str, f: Callable, w: Array) -> None:
+    """Raise unless ``f(w)`` is one real number; shapes only (``jax.eval_shape``: nothing runs)."""
+    if not callable(f):
+        raise TypeError(f"`{name}` must be a function of w, got {type(f).__name__}.")
+    out = jax.eval_shape(f, w)
+    shape = getattr(out, "shape", None)
+    if shape is None or math.prod(shape) != 1:
+        got = f"shape {tuple(shape)}" if shape is not None else type(out).__name__
+        raise ValueError(
+            f"`{name}` must return a scalar (the loss) for a finite difference, got {got}; "
+            "differentiate one output at a time, e.g. lambda w: f(w)[0], or sum them."
+        )
+
+
 def relative_error(estimate: ArrayLike, analytic: ArrayLike) -> np.ndarray:
     r"""$\rho = |G_e - G_a| / |G_e + G_a|$ entry by entry (Eq 3.34); 0 where both are 0."""
     ge = np.asarray(estimate, dtype=np.float64)
     ga = np.asarray(analytic, dtype=np.float64)
     if ge.shape != ga.shape:
-        raise ValueError(f"shapes differ: estimate {ge.shape}, analytic {ga.shape}.")
+        raise ValueError(
+            f"shapes differ: `estimate` has shape {tuple(ge.shape)}, `analytic` has "
+            f"{tuple(ga.shape)}; they must be the same."
+        )
     num = np.abs(ge - ga)
     den = np.abs(ge + ga)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -101,6 +120,7 @@ def fd_gradient(
     w = jnp.asarray(w)
     if w.ndim != 1 or not jnp.issubdtype(w.dtype, jnp.floating):
         raise ValueError(f"`w` must be a 1-D float array, got shape {w.shape}, dtype {w.dtype}.")
+    _scalar_function("f", f, w)
     eps = jnp.asarray(eps, w.dtype)
     steps = eps * jnp.eye(w.shape[0], dtype=w.dtype)  # (p, p): row i is eps * e_i
     plus = jax.vmap(f)(w[None, :] + steps)  # (p,)
@@ -121,7 +141,10 @@ def vector_relative_error(estimate: ArrayLike, analytic: ArrayLike) -> Array:
     """
     ge, ga = jnp.asarray(estimate), jnp.asarray(analytic)
     if ge.shape != ga.shape:
-        raise ValueError(f"shapes differ: estimate {ge.shape}, analytic {ga.shape}.")
+        raise ValueError(
+            f"shapes differ: `estimate` has shape {tuple(ge.shape)}, `analytic` has "
+            f"{tuple(ga.shape)}; they must be the same."
+        )
     num = jnp.linalg.norm((ge - ga).reshape(-1))
     den = jnp.linalg.norm((ge + ga).reshape(-1))
     return jnp.where(num == 0, 0.0, num / jnp.where(den == 0, 1.0, den))

@@ -72,10 +72,24 @@ def ridge_closed_form(X: ArrayLike, y: ArrayLike, lam: float = 0.0) -> Array:
         $W$, shape ``(d,)``.
     """
     X = _validate.float_array("X", X, ndim=2)
+    _validate.nonempty("X", X, what="example (row)")
     y = _validate.float_array("y", y, ndim=1)
     _validate.same_rows("X", X, "y", y)
+    _validate.finite("X", X)
+    _validate.finite("y", y)
     _validate.positive("lam", lam, allow_zero=True)
     d = X.shape[1]
+    # Only lam = 0 is checked: with lam > 0 the system is positive definite by construction
+    # (smallest eigenvalue >= lam), and a tiny user-chosen penalty may lose digits but gives no
+    # NaN; second-guessing it would refuse ill-conditioned data the course shows on purpose.
+    if not _validate.is_traced(lam) and float(lam) == 0.0:
+        _validate.full_rank_gram(
+            "X",
+            X,
+            what="D^T D (lam = 0)",
+            hint="pass lam > 0, or drop duplicate, constant-zero or linearly dependent columns "
+            "(with lam = 0, X needs at least as many independent rows as columns).",
+        )
     return jnp.linalg.solve(X.T @ X + lam * jnp.eye(d, dtype=X.dtype), X.T @ y)
 
 
@@ -95,6 +109,7 @@ def fisher_direction(X: ArrayLike, y: ArrayLike) -> Array:
         The direction, shape ``(d,)`` (not normalized).
     """
     X = _validate.float_array("X", X, ndim=2)
+    _validate.finite("X", X)
     y = _validate.labels_pm1("y", y, n=X.shape[0])
     pos = (y > 0)[:, None]  # (n, 1)
     n_pos = jnp.sum(pos)
@@ -103,6 +118,13 @@ def fisher_direction(X: ArrayLike, y: ArrayLike) -> Array:
     mu_pos = jnp.sum(jnp.where(pos, X, 0.0), axis=0) / n_pos
     mu_neg = jnp.sum(jnp.where(pos, 0.0, X), axis=0) / (X.shape[0] - n_pos)
     R = X - jnp.where(pos, mu_pos[None, :], mu_neg[None, :])  # (n, d) residuals
+    _validate.full_rank_gram(
+        "X",
+        R,
+        what="the within-class scatter S_w",
+        hint="S_w has rank at most n - 2, so use at least d + 2 examples, and drop "
+        "constant or duplicate columns (a bias column has no scatter).",
+    )
     return jnp.linalg.solve(R.T @ R, mu_pos - mu_neg)
 
 
@@ -202,6 +224,7 @@ def fit_binary(
         :class:`BinaryFit` ``(w: (d,), objective: (steps,))``.
     """
     X = _validate.float_array("X", X, ndim=2)
+    _validate.nonempty("X", X, what="example (row)")  # the mean loss of no examples is NaN
     _validate.finite("X", X)
     y = _validate.labels_pm1("y", y, n=X.shape[0])
     index = _loss_index(loss, BINARY_LOSSES)
@@ -344,6 +367,7 @@ def multiclass_fit(
     """
     _validate.prng_key("key", key)
     X = _validate.float_array("X", X, ndim=2)
+    _validate.nonempty("X", X, what="example (row)")
     _validate.finite("X", X)
     labels = _int_labels(labels, X.shape[0])
     if num_classes is None:
@@ -453,6 +477,7 @@ def _weights_and_inputs(W: ArrayLike, X: ArrayLike) -> tuple[Array, Array]:
 
 def _multiclass_inputs(W: ArrayLike, X: ArrayLike, labels: ArrayLike) -> tuple[Array, Array, Array]:
     W, X = _weights_and_inputs(W, X)
+    _validate.nonempty("X", X, what="example (row)")  # a mean over no examples is NaN
     labels = _int_labels(labels, X.shape[0])
     if not _validate.is_traced(labels) and int(jnp.max(labels)) >= W.shape[0]:
         raise ValueError(

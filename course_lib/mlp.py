@@ -200,12 +200,17 @@ def train(
     loss *before* each step, shape ``(steps,)``.
     """
     X = _check_inputs(params, X)
+    # one_hot of a label >= k is all zeros: the loss would silently ignore that example
+    labels = _validate.index_array("labels", labels, size=params[-1].W.shape[1], ndim=1)
+    if labels.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"`labels` must have one class per row of X: expected shape ({X.shape[0]},), "
+            f"got {tuple(labels.shape)}."
+        )
     _validate.positive("lr", lr)
     steps = _validate.positive_int("steps", steps)
     activations.get(activation)
-    return _train(
-        params, X, jnp.asarray(labels), jnp.asarray(lr, X.dtype), activation=activation, steps=steps
-    )
+    return _train(params, X, labels, jnp.asarray(lr, X.dtype), activation=activation, steps=steps)
 
 
 def _check_inputs(params: tuple[Dense, ...], X: ArrayLike) -> Array:
@@ -216,4 +221,6 @@ def _check_inputs(params: tuple[Dense, ...], X: ArrayLike) -> Array:
         raise ValueError(
             f"`X` has {X.shape[1]} features but the first layer expects {params[0].W.shape[0]}."
         )
+    # One host-side check of a concrete X per call (skipped for tracers: nothing inside jit).
+    _validate.finite("X", X)
     return X

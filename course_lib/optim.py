@@ -48,18 +48,30 @@ class EmptyState(NamedTuple):
     """The state of a transformation that remembers nothing."""
 
 
-def _check(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> None:
-    """A range check on a hyperparameter, skipped when it is traced (no concrete value)."""
+def _check(
+    name: str,
+    value: Any,
+    low: float,
+    high: float,
+    *,
+    low_open: bool = False,
+    allow_inf: bool = False,
+) -> None:
+    """A range check on a hyperparameter, skipped when it is traced (no concrete value).
+
+    With ``high = inf`` the interval is open at infinity unless ``allow_inf`` (a clipping
+    threshold of ``inf`` means "no clipping"; a learning rate of ``inf`` only makes NaN).
+    Strings are refused even when they spell a number (``"0.1"``).
+    """
     if _validate.is_traced(value):
         return
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be a real number, got {value!r}.") from None
-    ok = (low < v if low_open else low <= v) and v <= high
+    v = _validate.real_scalar(name, value)
+    high_open = high == _INF and not allow_inf
+    ok = (low < v if low_open else low <= v) and (v < high if high_open else v <= high)
     if not ok or v != v:
         left = "(" if low_open else "["
-        raise ValueError(f"`{name}` must be in {left}{low}, {high}], got {value!r}.")
+        right = ")" if high_open else "]"
+        raise ValueError(f"`{name}` must be in {left}{low}, {high}{right}, got {value!r}.")
 
 
 _INF = float("inf")
@@ -94,8 +106,29 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 
 
 def apply_updates(params: Params, updates: Updates) -> Params:
-    r"""$w \leftarrow w + \Delta w$, leaf by leaf (the updates already carry the minus sign)."""
-    return _tree_map(lambda p, u: p + u.astype(jnp.result_type(p)), params, updates)
+    r"""$w \leftarrow w + \Delta w$, leaf by leaf (the updates already carry the minus sign).
+
+    ``updates`` must have the structure and the leaf shapes of ``params`` (no broadcasting:
+    an update of another shape is a bug upstream). Both are static, so the check also runs,
+    once, when this is traced inside a jitted training step.
+    """
+    p_leaves, p_def = jax.tree.flatten(params)
+    u_leaves, u_def = jax.tree.flatten(updates)
+    if p_def != u_def:
+        raise ValueError(
+            "`updates` must have the same tree structure as `params` (the output of the "
+            f"optimizer's update on grads of these params), got {u_def} for params {p_def}."
+        )
+    for i, (p, u) in enumerate(zip(p_leaves, u_leaves, strict=True)):
+        if jnp.shape(p) != jnp.shape(u):
+            keys = jax.tree_util.tree_flatten_with_path(params)[0][i][0]
+            path = jax.tree_util.keystr(keys)
+            raise ValueError(
+                f"`updates`{path} must have the shape of `params`{path}, {tuple(jnp.shape(p))}, "
+                f"got {tuple(jnp.shape(u))}."
+            )
+    new = [p + u.astype(jnp.result_type(p)) for p, u in zip(p_leaves, u_leaves, strict=True)]
+    return jax.tree.unflatten(p_def, new)
 
 
 # ------------------------------------------------------------------------------ transformations
@@ -361,7 +394,7 @@ def scale_by_adam(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> GradientTr
 
 def clip(max_delta: Any) -> GradientTransformation:
     r"""Value clipping (§3.5.5): every component to $[-c, c]$."""
-    _check("max_delta", max_delta, 0.0, _INF, low_open=True)
+    _check("max_delta", max_delta, 0.0, _INF, low_open=True, allow_inf=True)
 
     def init(params):
         return EmptyState()
@@ -379,7 +412,7 @@ def global_norm(tree: Updates) -> Array:
 
 def clip_by_global_norm(max_norm: Any) -> GradientTransformation:
     r"""Norm clipping (§3.5.5): $g \leftarrow g \cdot \min(1, c / \|g\|)$; the direction is kept."""
-    _check("max_norm", max_norm, 0.0, _INF, low_open=True)
+    _check("max_norm", max_norm, 0.0, _INF, low_open=True, allow_inf=True)
 
     def init(params):
         return EmptyState()
@@ -716,6 +749,13 @@ def newton_step(loss_fn: Callable[[Array], Array], w: Array) -> Array:
     w = _validate.float_array("w", w, ndim=1)
     g = jax.grad(loss_fn)(w)
     H = jax.hessian(loss_fn)(w)
+    _validate.nonsingular(
+        "w",
+        H,
+        what="the Hessian of `loss_fn`",
+        hint="Newton's step H^-1 g is undefined there (it would be NaN or inf): start from "
+        "another `w`, damp the Hessian (H + mu*I), or take a gradient step.",
+    )
     return w - jnp.linalg.solve(H, g)
 
 

@@ -80,6 +80,7 @@ def predict(w: ArrayLike, X: ArrayLike) -> Array:
 def accuracy(w: ArrayLike, X: ArrayLike, y: ArrayLike) -> Array:
     """Fraction of examples with ``predict(w, X) == y``."""
     w, X = _weights_inputs(w, X)
+    _validate.nonempty("X", X, what="example (row)")  # the mean of no examples is NaN
     y = _validate.labels_pm1("y", y, n=X.shape[0])
     return jnp.mean(jnp.sign(X @ w) == y)
 
@@ -281,6 +282,7 @@ def max_margin(X: ArrayLike, y: ArrayLike) -> MaxMargin:
         ValueError: if no hyperplane through 0 separates the data with a positive margin.
     """
     X = _validate.float_array("X", X, ndim=2)
+    _validate.nonempty("X", X, what="example (row)")
     y = _validate.labels_pm1("y", y, n=X.shape[0])
     _validate.finite("X", X)
     Z = np.asarray(y, np.float64)[:, None] * np.asarray(X, np.float64)  # (n, d)
@@ -307,9 +309,10 @@ def max_margin(X: ArrayLike, y: ArrayLike) -> MaxMargin:
 def _training_inputs(X: ArrayLike, y: ArrayLike, lr: Any, loss: str) -> tuple[Array, Array]:
     """Validate what every training function takes: data, labels, learning rate, loss name."""
     X = _validate.float_array("X", X, ndim=2)
+    _validate.nonempty("X", X, what="example (row)")
     y = _validate.labels_pm1("y", y, n=X.shape[0])
     _validate.finite("X", X)
-    _validate.positive("lr", lr)
+    _validate.positive("lr", lr)  # finite too: lr=inf turns every update into NaN
     losses.get(loss)
     return X, y
 

@@ -541,10 +541,20 @@ def ridge_readout(states: ArrayLike, targets: ArrayLike, ridge: float = 1e-6) ->
     """
     H = _validate.float_array("states", states, ndim=2)
     Y = _validate.float_array("targets", targets, ndim=(1, 2))
+    _validate.nonempty("states", H, what="time step (row)")
     _validate.same_rows("states", H, "targets", Y)
+    _validate.finite("states", H)
+    _validate.finite("targets", Y)
     _validate.positive("ridge", ridge, allow_zero=True)
     Y2 = Y[:, None] if Y.ndim == 1 else Y
     S = jnp.concatenate([H, jnp.ones((H.shape[0], 1), H.dtype)], axis=1)
+    if not _validate.is_traced(ridge) and float(ridge) == 0.0:  # ridge > 0: positive definite
+        _validate.full_rank_gram(
+            "states",
+            S,
+            what="S^T S (ridge = 0, S = [states, 1])",
+            hint="pass ridge > 0 (the default 1e-6), or use more time steps than states + 1.",
+        )
     A = S.T @ S + ridge * jnp.eye(S.shape[1], dtype=S.dtype)
     W = jnp.linalg.solve(A, S.T @ Y2)
     return W[:, 0] if Y.ndim == 1 else W

@@ -27,7 +27,7 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -100,8 +100,8 @@ def subsample(ids: ArrayLike, counts: ArrayLike, *, key: PRNGKey, t: float = 1e-
         the kept ids, in order (a shorter ``(n',)`` int32 array).
     """
     _validate.prng_key("key", key)
-    ids = jnp.asarray(ids, dtype=jnp.int32)
     counts = _validate.float_array("counts", counts, ndim=1)
+    ids = _validate.index_array("ids", ids, size=counts.shape[0], ndim=1)
     _validate.positive("t", t)
     return ids[np.asarray(_keep_mask(key, ids, counts, jnp.asarray(t, counts.dtype)))]
 
@@ -119,7 +119,7 @@ def context_pairs(ids: ArrayLike, window: int) -> tuple[Array, Array]:
     Returns:
         ``(centres: (P,), contexts: (P,))`` int32, ordered by offset $-t..-1, 1..t$.
     """
-    ids = np.asarray(ids, dtype=np.int32)
+    ids = np.asarray(_validate.index_array("ids", ids, ndim=1))
     window = _validate.positive_int("window", window)
     centres, contexts = [], []
     for off in [*range(-window, 0), *range(1, window + 1)]:
@@ -135,7 +135,7 @@ def cbow_windows(ids: ArrayLike, window: int) -> tuple[Array, Array]:
     Returns:
         ``(contexts: (n - 2t, 2t), targets: (n - 2t,))`` int32.
     """
-    ids = np.asarray(ids, dtype=np.int32)
+    ids = np.asarray(_validate.index_array("ids", ids, ndim=1))
     window = _validate.positive_int("window", window)
     n = len(ids) - 2 * window
     if n < 1:
@@ -172,6 +172,21 @@ def _init(key, vocab_size, dim):
 # ------------------------------------------------------------------------------ CBOW and skip-gram
 
 
+def _ids(name: str, ids: Any, params: Embeddings) -> Array:
+    """Word ids checked against the vocabulary of ``params`` (dtype always, range when concrete).
+
+    JAX clamps an out-of-range gather and drops an out-of-range scatter, so an id of 99 in a
+    vocabulary of 5, or -7, would give a finite, wrong loss or update without a word.
+    """
+    try:
+        size = int(jnp.shape(params[0])[0])  # the rows of U: one per word
+    except (TypeError, IndexError):
+        raise TypeError(
+            f"`params` must be word2vec Embeddings(U, V), got {type(params).__name__}."
+        ) from None
+    return _validate.index_array(name, ids, size=size)
+
+
 def cbow_loss(params: Embeddings, context: Array, target: Array) -> Array:
     r"""CBOW's loss for one window: $-\log\hat y_r$ with $\hat y = \mathrm{softmax}(V\bar h)$ and
     $\bar h = \sum_{i=1}^m \bar u_{w_i}$ (Eq 2.46–2.49).
@@ -180,6 +195,7 @@ def cbow_loss(params: Embeddings, context: Array, target: Array) -> Array:
         params: :class:`Embeddings`.
         context: ``(m,)`` int, the context word ids; target: ``()`` int, the centre word $r$.
     """
+    context, target = _ids("context", context, params), _ids("target", target, params)
     h = jnp.sum(params.U[context], axis=0)  # (p,)
     return -jax.nn.log_softmax(params.V @ h)[target]
 
@@ -192,6 +208,8 @@ def cbow_update(params: Embeddings, context: Array, target: Array, lr: ArrayLike
     (a word twice in the window is updated twice) and
     $\bar v_j \leftarrow \bar v_j + \alpha\,\epsilon_j\,\bar h$ for every $j$.
     """
+    context, target = _ids("context", context, params), _ids("target", target, params)
+    _validate.positive("lr", lr)
     h = jnp.sum(params.U[context], axis=0)  # (p,)
     eps = jax.nn.one_hot(target, params.V.shape[0], dtype=h.dtype) - jax.nn.softmax(params.V @ h)
     U = params.U.at[context].add(lr * (eps @ params.V)[None, :])
@@ -206,6 +224,7 @@ def skipgram_loss(params: Embeddings, centre: Array, contexts: Array) -> Array:
     Args:
         centre: ``()`` int, the word $r$; contexts: ``(m,)`` int, the words around it.
     """
+    centre, contexts = _ids("centre", centre, params), _ids("contexts", contexts, params)
     logp = jax.nn.log_softmax(params.V @ params.U[centre])
     return -jnp.sum(logp[contexts])
 
@@ -219,6 +238,8 @@ def skipgram_update(
     $\bar u_r \leftarrow \bar u_r + \alpha\sum_j E_j\bar v_j$ (only the centre word) and
     $\bar v_j \leftarrow \bar v_j + \alpha E_j \bar h$ for every $j$, with $\bar h = \bar u_r$.
     """
+    centre, contexts = _ids("centre", centre, params), _ids("contexts", contexts, params)
+    _validate.positive("lr", lr)
     h = params.U[centre]
     d = params.V.shape[0]
     y = jnp.sum(jax.nn.one_hot(contexts, d, dtype=h.dtype), axis=0)  # (d,) counts
@@ -240,6 +261,8 @@ def sgns_loss(params: Embeddings, centre: Array, context: Array, negatives: Arra
     Args:
         centre, context: ``()`` int; negatives: ``(k,)`` int.
     """
+    centre, context = _ids("centre", centre, params), _ids("context", context, params)
+    negatives = _ids("negatives", negatives, params)
     u = params.U[centre]
     return -jax.nn.log_sigmoid(params.V[context] @ u) - jnp.sum(
         jax.nn.log_sigmoid(-(params.V[negatives] @ u))
@@ -281,6 +304,9 @@ def sgns_update(
     Args:
         centres, contexts: ``(B,)`` int; negatives: ``(B, k)`` int.
     """
+    centres, contexts = _ids("centres", centres, params), _ids("contexts", contexts, params)
+    negatives = _ids("negatives", negatives, params)
+    _validate.positive("lr", lr)
     U, V = params
     g_u, g_pos, g_neg = sgns_grads(U[centres], V[contexts], V[negatives])
     U = U.at[centres].add(-lr * g_u)
@@ -290,6 +316,8 @@ def sgns_update(
 
 def batch_sgns_loss(params: Embeddings, centres: Array, contexts: Array, negatives: Array) -> Array:
     """The SGNS objective (Eq 2.55) summed over a minibatch: ``(B,)``, ``(B,)``, ``(B, k)`` ids."""
+    centres, contexts = _ids("centres", centres, params), _ids("contexts", contexts, params)
+    negatives = _ids("negatives", negatives, params)
     return jnp.sum(
         jax.vmap(sgns_loss, in_axes=(None, 0, 0, 0))(params, centres, contexts, negatives)
     )
@@ -416,8 +444,9 @@ def train_sgns(
         :class:`Embeddings`; the rows of ``U`` are the usual word vectors.
     """
     _validate.prng_key("key", key)
-    centres = jnp.asarray(centres, jnp.int32)
-    contexts = jnp.asarray(contexts, jnp.int32)
+    probs = negative_distribution(counts, power)
+    centres = _validate.index_array("centres", centres, size=probs.shape[0])
+    contexts = _validate.index_array("contexts", contexts, size=probs.shape[0])
     if centres.ndim != 1 or centres.shape != contexts.shape:
         raise ValueError(
             f"`centres` and `contexts` must be 1-D of the same length, got {centres.shape} "
@@ -429,7 +458,6 @@ def train_sgns(
     if batch_size > centres.shape[0]:
         raise ValueError(f"`batch_size` ({batch_size}) exceeds the number of pairs.")
     _validate.positive("lr", lr)
-    probs = negative_distribution(counts, power)
     k_init, k_train = jax.random.split(key)
     params = init(key=k_init, vocab_size=probs.shape[0], dim=dim)
     for e, ke in enumerate(jax.random.split(k_train, epochs)):
@@ -490,7 +518,10 @@ def train_softmax(
     """
     _validate.lookup("model", {"cbow": 0, "skipgram": 1}, kind)
     _validate.prng_key("key", key)
-    inputs, targets = jnp.asarray(inputs, jnp.int32), jnp.asarray(targets, jnp.int32)
+    vocab_size = _validate.positive_int("vocab_size", vocab_size)
+    inputs = _validate.index_array("inputs", inputs, size=vocab_size)
+    targets = _validate.index_array("targets", targets, size=vocab_size)
+    _validate.positive("lr", lr)
     batch_size = _validate.positive_int("batch_size", batch_size)
     epochs = _validate.positive_int("epochs", epochs)
     k_init, k_perm = jax.random.split(key)
@@ -511,9 +542,14 @@ def train_softmax(
 
 def cooccurrence(centres: ArrayLike, contexts: ArrayLike, vocab_size: int) -> Array:
     """The word-context count matrix $C$: ``C[i, j]`` = number of pairs (centre i, context j)."""
-    centres = jnp.asarray(centres, jnp.int32)
-    contexts = jnp.asarray(contexts, jnp.int32)
     vocab_size = _validate.positive_int("vocab_size", vocab_size)
+    centres = _validate.index_array("centres", centres, size=vocab_size)
+    contexts = _validate.index_array("contexts", contexts, size=vocab_size)
+    if centres.shape != contexts.shape:
+        raise ValueError(
+            f"`centres` and `contexts` must have the same shape, got {tuple(centres.shape)} "
+            f"and {tuple(contexts.shape)}."
+        )
     return _cooccurrence(centres, contexts, vocab_size)
 
 
@@ -538,7 +574,14 @@ def sgns_count_matrices(
     Returns:
         ``(c_pos, c_neg)``, each ``(d, d)``.
     """
-    negatives = jnp.asarray(negatives, jnp.int32)
+    vocab_size = _validate.positive_int("vocab_size", vocab_size)
+    negatives = _validate.index_array("negatives", negatives, size=vocab_size, ndim=2)
+    centres = _validate.index_array("centres", centres, size=vocab_size, ndim=1)
+    if negatives.shape[0] != centres.shape[0]:
+        raise ValueError(
+            f"`negatives` must have one row per centre: expected ({centres.shape[0]}, k), "
+            f"got {tuple(negatives.shape)}."
+        )
     c_pos = cooccurrence(centres, contexts, vocab_size)
     rows = jnp.broadcast_to(jnp.asarray(centres, jnp.int32)[:, None], negatives.shape)
     c_neg = cooccurrence(rows.ravel(), negatives.ravel(), vocab_size)

@@ -269,7 +269,7 @@ def test_optimizers_reach_the_tolerance_on_the_bowl():
 
 
 def test_hyperparameter_errors():
-    with pytest.raises(ValueError, match=r"`learning_rate` must be in \(0.0, inf\], got -0.1"):
+    with pytest.raises(ValueError, match=r"`learning_rate` must be in \(0.0, inf\), got -0.1"):
         optim.sgd(-0.1)
     with pytest.raises(ValueError, match=r"`decay` must be in \[0.0, 1.0\], got 1.5"):
         optim.sgd(0.1, momentum=1.5)
