@@ -8,11 +8,16 @@ a warning line; it does not fail the run.
 
 Under pytest-xdist the reports of every worker reach the controller through
 ``pytest_runtest_logreport``, which is where the times are collected; workers print nothing.
-(tests/conftest.py holds the unit tests' fixtures; this file is only the timing report.)
+It also refuses, with a message that says why, to run notebooks where the loopback interface
+is down (``unshare -n`` leaves it so): Jupyter kernels talk to nbval over 127.0.0.1, and without
+it every cell would fail after a minute with "Kernel didn't respond".
+
+(tests/conftest.py holds the unit tests' fixtures; this file is the timing report and that check.)
 """
 
 from __future__ import annotations
 
+import socket
 from collections import defaultdict
 
 import pytest
@@ -22,6 +27,27 @@ NOTEBOOK_BUDGET_S = 60.0
 _seconds: defaultdict[str, float] = defaultdict(float)
 _cells: defaultdict[str, int] = defaultdict(int)
 _failed: defaultdict[str, int] = defaultdict(int)
+
+
+def loopback_works() -> bool:
+    """True if a TCP connection to 127.0.0.1 can be made (what a kernel's channels need)."""
+    try:
+        with socket.socket() as server:
+            server.bind(("127.0.0.1", 0))
+            server.listen(1)
+            with socket.create_connection(server.getsockname(), timeout=5):
+                return True
+    except OSError:
+        return False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "nbval", False) and not loopback_works():
+        raise pytest.UsageError(
+            "the notebooks' kernels talk over the loopback interface (127.0.0.1), which does not "
+            "work here (inside `unshare -n` it is down): bring it up with `ip link set lo up`, or "
+            "run outside the network namespace. Nothing here uses any other network."
+        )
 
 
 def _notebook_of(nodeid: str) -> str | None:
