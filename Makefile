@@ -6,6 +6,7 @@
 #   make exercises-force  same, but regenerate edited exercises too (your copy is kept as .bak-*)
 #   make execute          re-run notebooks/ and solutions/ in place (after editing), then exercises
 #   make grade SUBMISSIONS=dir [ASSIGNMENT=ch01_perceptron] [OUT=grades.csv]  autograde notebooks
+#   make sandbox          install bubblewrap, the sandbox each graded submission runs in
 #   make browser-test     run every lecture notebook in JupyterLab in headless Chromium
 #   make portability [ISA="SSE4_2 AVX"]  notebooks under strict nbval at each XLA:CPU level
 #   make bench            benchmark suite vs NumPy, optax, Flax, PyTorch -> benchmarks/RESULTS.md
@@ -33,7 +34,7 @@ PYTEST_ARGS ?=
 LAB_ARGS ?=
 
 .PHONY: help setup venv lab test lint check-exercises pytest execute exercises exercises-force grade lock \
-	browser-test bench portability \
+	browser-test bench portability sandbox \
 	clean distclean
 
 help:
@@ -134,31 +135,48 @@ execute: setup
 	    --ExecutePreprocessor.kernel_name=$(KERNEL_NAME) --ExecutePreprocessor.timeout=600 \
 	    --ExecutePreprocessor.record_timing=False "$$nb"; \
 	done
-	$(PY) -m course_lib.exercises
+	$(PY) -m course_lib.instructor.exercises
 
 # ---------------------------------------------------------------------------- exercises
 exercises: setup
 	@echo "== exercises: generating exercises/ from solutions/"
-	$(PY) -m course_lib.exercises
+	$(PY) -m course_lib.instructor.exercises
 
 # ---------------------------------------------------------------------------- grading
 # Autograde students' notebooks (files or folders): a CSV gradebook and feedback/ beside it.
-# See README "Instructors"; `python -m course_lib.grade --help` lists every option.
+# See README "Instructors"; `python -m course_lib.instructor.grade --help` lists every option.
 SUBMISSIONS ?=
 ASSIGNMENT ?=
 OUT ?= grades.csv
 GRADE_ARGS ?=
-grade: setup
+# Each submission's kernel runs in a bubblewrap sandbox (Linux): bwrap is installed with apt-get
+# when missing and we are root or have password-less sudo; otherwise grading says once that it runs
+# unsandboxed (GRADE_ARGS=--require-sandbox refuses instead). README "What protects the grades".
+sandbox:
+	@if command -v bwrap >/dev/null 2>&1; then \
+	  :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "== sandbox: installing bubblewrap (apt-get install bubblewrap)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	  echo "== sandbox: installing bubblewrap (sudo apt-get install bubblewrap)"; \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	else \
+	  echo "note: bubblewrap (bwrap) is not installed, so submissions will run unsandboxed;" >&2; \
+	  echo "      on Debian or Ubuntu: sudo apt-get install bubblewrap" >&2; \
+	fi
+
+grade: setup sandbox
 	@if [ -z "$(SUBMISSIONS)" ]; then \
 	  echo "usage: make grade SUBMISSIONS=<folder or notebooks> [ASSIGNMENT=ch01_perceptron] [OUT=grades.csv]" >&2; \
 	  exit 2; \
 	fi
-	$(PY) -m course_lib.grade $(SUBMISSIONS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) \
+	$(PY) -m course_lib.instructor.grade $(SUBMISSIONS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) \
 	  --out $(OUT) $(GRADE_ARGS)
 
 exercises-force: setup
 	@echo "== exercises: regenerating exercises/ from solutions/ (--force: edited copies kept as .bak-*)"
-	$(PY) -m course_lib.exercises --force
+	$(PY) -m course_lib.instructor.exercises --force
 
 # ---------------------------------------------------------------------------- lock
 lock:

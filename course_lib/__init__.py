@@ -19,9 +19,13 @@ One module per course concept:
 - :mod:`course_lib.plotting`: figures the notebooks share (matplotlib, never inside traced code).
 - :mod:`course_lib.widgets`: ipywidgets demos whose callbacks are plain, testable functions.
 - :mod:`course_lib.checks`: self-checks that exercise notebooks call with a student's function.
-- :mod:`course_lib.exercises`: generates ``exercises/`` from ``solutions/``.
+- :mod:`course_lib.tables`: small HTML/text tables for the notebooks.
 - :mod:`course_lib.workspace`: the student's working copy ``work/``, refreshed from the course
   without overwriting their edits.
+
+The instructor's tools live apart, in :mod:`course_lib.instructor`: the exercise generator
+(``exercises``), the autograder (``grade``), its kernel-side harness (``harness``) and the
+sandbox that each submission runs in (``sandbox``).
 
 Notebooks import the modules they need (``from course_lib import perceptron``); nothing is
 re-exported here so that every name has one home.

@@ -306,7 +306,10 @@ def test_commands(root: Path, py: Path, pytest_args: list[str] | tuple[str, ...]
             ),
         ],
         "check-exercises": [
-            ("exercises/ in sync with solutions/", [py, "-m", "course_lib.exercises", "--check"]),
+            (
+                "exercises/ in sync with solutions/",
+                [py, "-m", "course_lib.instructor.exercises", "--check"],
+            ),
         ],
         "pytest": [
             (

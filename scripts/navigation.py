@@ -16,7 +16,8 @@ One table, ``COURSE`` below, is the course's order. From it this script writes
 
 Links are relative (``ch02a_shallow_models.ipynb``, ``../exercises/ch01_perceptron.ipynb``): they
 open in JupyterLab, and a static site that maps ``.ipynb`` to ``.html`` keeps them working.
-Exercise notebooks are generated from solutions (``course_lib.exercises``): run that after this.
+Exercise notebooks are generated from solutions (``course_lib.instructor.exercises``): run that
+after this.
 """
 
 from __future__ import annotations
@@ -358,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         verb = "out of date" if args.check else "wrote"
         print(f"{verb}: {path.relative_to(ROOT)}")
     if args.check and stale:
-        print("run: python scripts/navigation.py, then python -m course_lib.exercises")
+        print("run: python scripts/navigation.py, then python -m course_lib.instructor.exercises")
         return 1
     return 0
 

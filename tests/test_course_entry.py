@@ -218,7 +218,7 @@ def test_test_commands_match_make_test(checkout: Path) -> None:
     assert commands == [
         [str(py), "-m", "ruff", "check", "."],
         [str(py), "-m", "ruff", "format", "--check", "course_lib", "tests", "scripts"],
-        [str(py), "-m", "course_lib.exercises", "--check"],
+        [str(py), "-m", "course_lib.instructor.exercises", "--check"],
         [str(py), "-m", "pytest", "-n", "2", "--dist", "loadfile", "tests", "notebooks"]
         + ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", "nbval_sanitize.cfg"]
         + ["-k", "ch01"],
@@ -275,5 +275,6 @@ def test_dry_run_prints_lab_and_test_commands() -> None:
     assert "--MultiKernelManager.default_kernel_name=dl-course" in lab.stdout
     test = _script("--dry-run", "test", "--only", "check-exercises")
     assert test.returncode == 0, test.stderr
-    assert "would run: " in test.stdout and "-m course_lib.exercises --check" in test.stdout
+    assert "would run: " in test.stdout
+    assert "-m course_lib.instructor.exercises --check" in test.stdout
     assert "ruff" not in test.stdout and "pytest" not in test.stdout, "--only runs one step"

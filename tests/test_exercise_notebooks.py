@@ -2,7 +2,8 @@
 
 For every ``solutions/chNN_*.ipynb``:
 
-(a) ``exercises/`` holds its generated counterpart, in sync (``course_lib.exercises --check``);
+(a) ``exercises/`` holds its generated counterpart, in sync
+    (``course_lib.instructor.exercises --check``);
 (b) the exercise notebook, generated afresh from the solution into a temporary folder and
     executed top to bottom, runs without error up to its first self-check, and every
     ``selfcheck`` cell ends in ``CheckFailed`` ("not implemented yet"), shown without a
@@ -26,7 +27,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
-from course_lib import exercises
+from course_lib.instructor import exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / exercises.SOLUTIONS_DIR).glob(exercises.NOTEBOOK_GLOB))

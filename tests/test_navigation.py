@@ -29,7 +29,7 @@ def test_start_page_and_nav_cells_are_up_to_date():
     stale = [p for p, text in navigation.plan().items() if p.read_text(encoding="utf-8") != text]
     assert not stale, (
         f"out of date: {[str(p.relative_to(ROOT)) for p in stale]}; run "
-        "python scripts/navigation.py, then python -m course_lib.exercises"
+        "python scripts/navigation.py, then python -m course_lib.instructor.exercises"
     )
 
 

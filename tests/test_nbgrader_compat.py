@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import exercises
+from course_lib.instructor import exercises
 
 with warnings.catch_warnings():  # nbgrader 0.9.5's models warn under SQLAlchemy 2.1
     warnings.simplefilter("ignore")

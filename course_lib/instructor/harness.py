@@ -1,8 +1,8 @@
-"""Kernel-side helpers of the autograder (:mod:`course_lib.grade`); not for notebooks.
+"""Kernel-side helpers of the autograder (:mod:`course_lib.instructor.grade`); not for notebooks.
 
 The grader runs a submission with one hidden cell first::
 
-    import course_lib._grading_harness as _h
+    import course_lib.instructor.harness as _h
     _g<nonce> = _h.install("<nonce>", output_limit)
 
 and wraps every test cell as ``_g<nonce>.begin(id)``, the instructor's test code,
@@ -10,11 +10,14 @@ and wraps every test cell as ``_g<nonce>.begin(id)``, the instructor's test code
 sent to the grader), and takes a snapshot of every ``course_lib`` module and of IPython's input
 hooks; ``begin`` and ``passed`` compare against it, so a student cell that replaced a self-check,
 a helper it uses, or a library reference, or that installed an input transformer to rewrite the
-tests, fails the exercise with the reason named. ``passed`` reports success through a display
-message carrying the nonce, which the student's code never saw.
+tests, fails the exercise with the reason named. The snapshot also covers the builtins, numpy
+and jax.numpy functions the checks use, and the trace and profile hooks. ``passed`` reports
+success through a display message carrying the nonce.
 
-This is a line of defence against the usual tricks, not a sandbox: code running in the kernel
-can do anything the kernel can (nbgrader has the same limit).
+These checks run inside the student's process, so they stop the usual tricks, not a determined
+attacker (code in the kernel can rewrite anything in it). What keeps such code away from the
+grade, the grader and other people's files is outside: the sandbox the kernel runs in
+(:mod:`course_lib.instructor.sandbox`) and the worker that judges the kernel's replies.
 """
 
 from __future__ import annotations
@@ -95,12 +98,48 @@ def _course_modules() -> dict[str, Any]:
     }
 
 
+#: Modules outside course_lib whose functions the self-checks use: replacing one of their
+#: attributes (``numpy.allclose = ...``) is tampering too.
+_WATCHED = ("builtins", "numpy", "jax", "jax.numpy", "jax.random", "math", "operator", "functools")
+#: The builtins a check relies on (IPython and ipykernel rebind others, such as ``input``,
+#: around every cell, so only these are compared).
+_BUILTINS = {
+    "__import__", "isinstance", "issubclass", "type", "getattr", "hasattr", "setattr", "len",
+    "abs", "all", "any", "min", "max", "sum", "round", "sorted", "range", "zip", "map",
+    "enumerate", "float", "int", "bool", "str", "repr", "list", "tuple", "dict", "set", "print",
+    "callable", "id", "iter", "next", "Exception", "BaseException", "AssertionError",
+    "TypeError", "ValueError", "NotImplementedError", "StopIteration",
+}  # fmt: skip
+
+
+def _watched_modules() -> dict[str, Any]:
+    mods = _course_modules()
+    for name in _WATCHED:
+        module = sys.modules.get(name)
+        if module is not None:
+            mods[name] = module
+    return mods
+
+
 def _snapshot() -> dict[tuple[str, str], int]:
     return {
         (name, attr): id(value)
-        for name, module in _course_modules().items()
+        for name, module in _watched_modules().items()
         for attr, value in vars(module).items()
+        if name != "builtins" or attr in _BUILTINS
     }
+
+
+def _tracing() -> tuple:
+    """Trace and profile hooks: a student's hook could skip the lines of a check that raise."""
+    import threading
+
+    return (
+        id(sys.gettrace()),
+        id(sys.getprofile()),
+        id(threading.gettrace()),
+        id(threading.getprofile()),
+    )
 
 
 def _hooks() -> tuple:
@@ -118,25 +157,45 @@ def _hooks() -> tuple:
 
 
 class Grader:
-    """The kernel side of one grading run (made by :func:`install`)."""
+    """The kernel side of one grading run (made by :func:`install`).
+
+    Its state lives in slots that a notebook cannot set once it is made (``grader.begin = ...``
+    or ``grader._verify = ...`` raise), and every check also compares the grader's own class
+    and this module with what they were at install time."""
+
+    __slots__ = (
+        "_nonce", "budget", "_modules", "_snapshot", "_hooks", "_tracing", "_display", "_own",
+        "_sealed",
+    )  # fmt: skip
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_sealed", False):
+            raise GradingTampered(f"the notebook tried to change the grader's {name!r}")
+        object.__setattr__(self, name, value)
 
     def __init__(self, nonce: str, output_limit: int) -> None:
         import course_lib.checks  # noqa: F401  (the snapshot must include every check module)
 
+        self._sealed = False
         self._nonce = nonce
         self.budget = _Budget(output_limit)
         sys.stdout = _CappedStream(sys.stdout, self.budget)
         sys.stderr = _CappedStream(sys.stderr, self.budget)
-        self._modules = set(_course_modules())
+        self._modules = set(_watched_modules())
         self._snapshot = _snapshot()
         self._hooks = _hooks()
+        self._tracing = _tracing()
         from IPython.display import display
 
         self._display = display
+        self._own = _own()
+        self._sealed = True
 
     def _verify(self) -> None:
+        if _own() != self._own:
+            raise GradingTampered("the notebook changed the grader itself")
         # modules imported later (a chapter module first used by a test) are added, not judged
-        for name in set(_course_modules()) - self._modules:
+        for name in set(_watched_modules()) - self._modules:
             self._modules.add(name)
             for attr, value in vars(sys.modules[name]).items():
                 self._snapshot[(name, attr)] = id(value)
@@ -150,6 +209,11 @@ class Grader:
             raise GradingTampered(
                 f"the notebook replaced or deleted {shown}: the self-checks and the course "
                 "library must stay as they are"
+            )
+        if _tracing() != self._tracing:
+            raise GradingTampered(
+                "the notebook installed a trace or profile hook (sys.settrace, sys.setprofile), "
+                "which could skip lines of the tests"
             )
         if _hooks() != self._hooks:
             raise GradingTampered(
@@ -171,6 +235,13 @@ class Grader:
 
 
 _MISSING = object()
+
+
+def _own() -> frozenset:
+    """Fingerprint of the grader's class and of this module (what a notebook could rebind)."""
+    items = [("class", k, id(v)) for k, v in vars(Grader).items()]
+    items += [("module", k, id(v)) for k, v in list(globals().items())]
+    return frozenset(items)
 
 
 def install(nonce: str, output_limit: int) -> Grader:

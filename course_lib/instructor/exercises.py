@@ -13,7 +13,7 @@
   replaced by ``YOUR ANSWER HERE``;
 - in code cells, every region from ``### BEGIN HIDDEN TESTS`` to ``### END HIDDEN TESTS``
   removed: hidden tests stay in the solution notebook and are run only by the grader
-  (:mod:`course_lib.grade`);
+  (:mod:`course_lib.instructor.grade`);
 - cells tagged ``solution-only`` dropped, all outputs and execution counts cleared;
 - cells that hold a solution region or a self-check made undeletable in JupyterLab, and
   self-checks also read-only (the standard ``deletable``/``editable`` cell metadata);
@@ -26,13 +26,20 @@ unique ``grade_id``, so that instructors who use nbgrader can use the notebooks 
 ``--annotate`` writes the missing metadata into ``solutions/`` (it never changes points already
 set, nor anything but cell metadata); ``--check`` fails while any is missing.
 
+A solution never reaches an exercise silently: unbalanced, nested or mis-typed markers
+(``### begin solution``, ``### END SOLUTION here``), and a solution cell without a solution
+region (nbgrader ``solution: true``, or, without metadata, the cell defining the function a
+self-check tests), are errors that name the cell; nothing is written for that notebook, and
+``--annotate`` refuses it too (:func:`solution_cell_problems`).
+
 The recorded ``content_sha256`` is how a student's work is protected: an existing exercise whose
 cells no longer hash to it has been edited, and is not overwritten unless ``--force`` is given,
 in which case the edited file is first copied to ``<name>.ipynb.bak-YYYYmmdd-HHMMSS``.
 
 Command line (from the repository root, or with ``--root``)::
 
-    python -m course_lib.exercises [--force] [--check] [--annotate] [--root PATH] [NAME ...]
+    python -m course_lib.instructor.exercises [--force] [--check] [--annotate]
+                                              [--root PATH] [NAME ...]
 
 ``--check`` writes nothing and exits 1 if any exercise is missing or differs from what would be
 generated (cell types, sources and tags are compared). NAMEs select notebooks (``ch01_perceptron``,
@@ -85,7 +92,83 @@ DROPPED_CELL_METADATA = ("execution", "collapsed", "scrolled")
 
 
 class SolutionMarkerError(ValueError):
-    """Solution markers in a cell are unbalanced or nested."""
+    """A solution notebook's markers would leak or mangle a solution in the exercise.
+
+    Raised for markers that are unbalanced, nested or mis-typed (``### begin solution``,
+    ``### END SOLUTION here``), and for a solution cell without a solution region, which would
+    otherwise be copied into the exercise whole.
+    """
+
+
+# A line that looks like a marker but is not one exactly (case, number of '#', spacing, a plural,
+# text after it, the other cell type's syntax) marks a region that the generator would not see,
+# so its solution would reach the exercise: such a line is an error, with a hint naming the typo.
+_LOOSE_MARKER = re.compile(
+    r"^[ \t]*(?:(?P<hashes>#+)|(?P<html><!-*))(?P<gap1>[ \t]*)(?P<kw>begin|end)(?P<gap2>[ \t]*)"
+    r"(?P<what>solutions?|hidden(?P<gap3>[ \t]*)tests?)(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+
+
+def marker_typo(line: str, cell_type: str = "code") -> tuple[str, str] | None:
+    """``(kind, hint)`` if a line looks like a mis-typed marker, else None.
+
+    ``kind`` is ``"SOLUTION"`` or ``"HIDDEN TESTS"``; ``hint`` names the likely typo, e.g.
+    ``"looks like a mis-typed '### BEGIN SOLUTION': markers are upper case"``. Exact markers
+    (:data:`CODE_BEGIN`, ...) and ordinary lines give None.
+    """
+    text = line.rstrip("\r\n")
+    match = _LOOSE_MARKER.match(text)
+    if match is None:
+        return None
+    keyword, hidden = match["kw"].upper(), match["what"].lower().startswith("hidden")
+    html = match["html"] is not None
+    kind = "HIDDEN TESTS" if hidden else "SOLUTION"
+    if cell_type == "code" and not html:
+        exact = (HIDDEN_BEGIN, HIDDEN_END) if hidden else (CODE_BEGIN, CODE_END)
+        if any(pattern.match(text) for pattern in exact):
+            return None
+    if cell_type == "markdown" and html and not hidden:
+        if MARKDOWN_BEGIN.match(text) or MARKDOWN_END.match(text):
+            return None
+    if cell_type == "markdown" and hidden:
+        return kind, (
+            f"hidden tests belong in code cells ('### {keyword} HIDDEN TESTS'); in a markdown "
+            "cell this line would be shown to students"
+        )
+    wanted = f"<!-- {keyword} SOLUTION -->" if cell_type == "markdown" else f"### {keyword} {kind}"
+    if cell_type == "markdown" and not html:
+        return kind, f"a code cell's marker in a markdown cell: a markdown answer uses {wanted!r}"
+    if cell_type == "code" and html:
+        return kind, f"a markdown marker in a code cell: a code cell uses {wanted!r}"
+
+    reasons = []
+    if match["kw"] != keyword or match["what"] != match["what"].upper():
+        reasons.append("markers are upper case")
+    if html and match["html"] != "<!--":
+        reasons.append("a markdown marker opens with '<!--'")
+    if not html and len(match["hashes"]) != 3:
+        reasons.append(f"it starts with {len(match['hashes'])} '#', a marker with exactly three")
+    what = match["what"].upper()
+    if what == "SOLUTIONS" or (hidden and not what.endswith("TESTS")):
+        reasons.append("HIDDEN TESTS, plural" if hidden else "SOLUTION, singular")
+    gaps = [match["gap1"], match["gap2"]] + ([match["gap3"]] if hidden else [])
+    rest = match["rest"]
+    if html:
+        closing = rest.lstrip(" \t")
+        if not closing.startswith("-->"):
+            reasons.append("a markdown marker closes with ' -->'")
+        else:
+            gaps.append(rest[: len(rest) - len(closing)])  # the space before '-->'
+            if closing[3:].strip():
+                reasons.append(f"text after the marker ({closing[3:].strip()!r}): it stands alone")
+    elif rest.strip():
+        reasons.append(
+            f"text after the marker ({rest.strip()!r}): the marker stands alone on its line"
+        )
+    if any(gap != " " for gap in gaps):
+        reasons.append("one space between its words")
+    return kind, f"looks like a mis-typed {wanted!r}: " + "; ".join(reasons or ["check it"])
 
 
 # ------------------------------------------------------------------------------ transforming
@@ -106,7 +189,9 @@ def strip_solutions(source: str, cell_type: str = "code", where: str = "") -> st
         The source with markers and everything between them replaced.
 
     Raises:
-        SolutionMarkerError: a BEGIN inside a region, an END outside one, or a BEGIN never closed.
+        SolutionMarkerError: a BEGIN inside a region, an END outside one, a BEGIN never closed,
+            or a line that looks like a mis-typed marker (:func:`marker_typo`; in a markdown
+            cell, hidden-tests markers too, which mean nothing there).
     """
     if cell_type == "code":
         return _replace_regions(
@@ -121,6 +206,7 @@ def strip_solutions(source: str, cell_type: str = "code", where: str = "") -> st
             "<!-- BEGIN SOLUTION -->",
             "SOLUTION",
             where,
+            cell_type="markdown",
         )
     return source
 
@@ -129,7 +215,7 @@ def strip_hidden_tests(source: str, where: str = "") -> str:
     """Remove every ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` region (markers too).
 
     Hidden tests are nbgrader's convention for tests that the grader runs but students never
-    see. Raises :class:`SolutionMarkerError` on unbalanced or nested markers.
+    see. Raises :class:`SolutionMarkerError` on unbalanced, nested or mis-typed markers.
     """
     return _replace_regions(
         source, HIDDEN_BEGIN, HIDDEN_END, (), "### BEGIN HIDDEN TESTS", "HIDDEN TESTS", where
@@ -150,12 +236,15 @@ def split_hidden_tests(source: str) -> tuple[str, str]:
     return "".join(visible), "".join(hidden)
 
 
-def _replace_regions(source, begin, end, stub, name, what, where) -> str:
+def _replace_regions(source, begin, end, stub, name, what, where, cell_type="code") -> str:
     prefix = f"{where}: " if where else ""
     out: list[str] = []
     open_line: int | None = None  # 1-based line number of the BEGIN marker of the open region
     for number, line in enumerate(source.splitlines(keepends=True), start=1):
         text = line.rstrip("\r\n")
+        typo = marker_typo(text, cell_type)
+        if typo is not None and (typo[0] == what or cell_type == "markdown"):
+            raise SolutionMarkerError(f"{prefix}line {number}, {text.strip()!r}, {typo[1]}")
         if (match := begin.match(text)) is not None:
             if open_line is not None:
                 raise SolutionMarkerError(
@@ -218,7 +307,111 @@ def _base_grade_id(cell: Any, role: str) -> str:
     return f"cell-{cell.get('id') or 'x'}"
 
 
-def annotate(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
+def _defined_functions(cell: Any) -> list[str]:
+    """Names of the functions a code cell defines at its top level."""
+    if cell.get("cell_type") != "code":
+        return []
+    return re.findall(r"^(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", _source(cell), re.M)
+
+
+def _nbgrader(cell: Any) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def _cell_label(name: str, index: int, cell: Any) -> str:
+    """``solutions/NAME, cell 4 (grade_id 'f-code', defines f())``: for error messages."""
+    details = []
+    if isinstance(grade_id := _nbgrader(cell).get("grade_id"), str):
+        details.append(f"grade_id {grade_id!r}")
+    if defined := _defined_functions(cell):
+        details.append("defines " + ", ".join(f"{function}()" for function in defined))
+    return f"{SOLUTIONS_DIR}/{name}, cell {index}" + (f" ({', '.join(details)})" if details else "")
+
+
+def _tested_definitions(cells: Sequence[Any]) -> dict[int, tuple[str, int]]:
+    """{index of a code cell: (function, index of the self-check that tests it)}.
+
+    A self-check ``checks.f(f, ...)`` tests the function passed first; the cell that defines it
+    is the nearest code cell above the self-check with a top-level ``def f(``.
+    """
+    found: dict[int, tuple[str, int]] = {}
+    for check_index, check in enumerate(cells):
+        if not is_selfcheck(check):
+            continue
+        for match in re.finditer(r"\bchecks\.\w+\s*\(\s*(\w+)", _source(check)):
+            for index in range(check_index - 1, -1, -1):
+                cell = cells[index]
+                if not is_selfcheck(cell) and match[1] in _defined_functions(cell):
+                    found.setdefault(index, (match[1], check_index))
+                    break
+    return found
+
+
+_EXPECTED_REGION = {
+    "code": "a '### BEGIN SOLUTION' line before the code students write and a "
+    "'### END SOLUTION' line after it",
+    "markdown": "a '<!-- BEGIN SOLUTION -->' line before the answer and a "
+    "'<!-- END SOLUTION -->' line after it",
+}
+
+
+def solution_cell_problems(nb: nbformat.NotebookNode, name: str = "<notebook>") -> list[str]:
+    """Every reason the generator cannot turn a solution notebook into an exercise safely.
+
+    One message per cell (cells tagged ``solution-only`` are dropped from the exercise and not
+    looked at), naming the cell (:func:`_cell_label`):
+
+    - its markers are unbalanced, nested or mis-typed (:func:`strip_solutions`,
+      :func:`strip_hidden_tests`, :func:`marker_typo`);
+    - it is a solution cell but holds no solution region, so the whole cell, solution included,
+      would be copied into the exercise. A cell is a solution cell when its nbgrader metadata
+      says ``solution: true`` (self-checks aside: their tag makes them test cells, as in
+      :func:`annotate`), or, when its metadata says nothing about it, when it defines the
+      function a self-check below it tests (``checks.f(f)``). A function that students are
+      meant to get as it is needs ``"solution": false`` in its cell's nbgrader metadata.
+
+    The other disagreement, a solution region in a cell whose metadata says ``solution:
+    false``, leaks nothing: the region is replaced like any other (the markers decide, as in
+    :func:`annotate`), and :func:`annotation_problems` reports the metadata.
+    """
+    problems = []
+    tested = _tested_definitions(nb.cells)
+    for index, cell in enumerate(nb.cells):
+        cell_type = cell.get("cell_type")
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell_type not in _EXPECTED_REGION or SOLUTION_ONLY_TAG in tags:
+            continue
+        label = _cell_label(name, index, cell)
+        try:
+            stripped = strip_solutions(_source(cell), cell_type, where=label)
+            if cell_type == "code":
+                strip_hidden_tests(stripped, where=label)
+        except SolutionMarkerError as error:
+            problems.append(str(error))
+            continue
+        if has_solution_region(cell):
+            continue
+        meta = _nbgrader(cell)
+        if meta.get("solution") is True and not is_selfcheck(cell):
+            why = "its nbgrader metadata says it is a solution cell (solution: true)"
+        elif "solution" not in meta and index in tested:
+            function, check_index = tested[index]
+            why = (
+                f"the self-check in cell {check_index} tests {function}(), so it is a solution cell"
+            )
+        else:
+            continue
+        problems.append(
+            f"{label}: {why}, but it has no solution region, so the whole cell, solution "
+            f"included, would be copied into the exercise. Expected {_EXPECTED_REGION[cell_type]}"
+        )
+    return problems
+
+
+def annotate(
+    nb: nbformat.NotebookNode, name: str = "<notebook>"
+) -> tuple[nbformat.NotebookNode, int]:
     """A copy of a solution notebook with nbgrader metadata on every cell, and the count changed.
 
     Self-checks become autograded test cells (``grade``, ``locked``, ``points``: kept when set,
@@ -226,7 +419,14 @@ def annotate(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, int]:
     markdown cells with one become manually graded answers (``grade`` and ``solution``, as
     nbgrader requires; 0 points unless set: the autograder skips them), the rest read-only.
     Existing ``grade_id``s are kept; new ones come from the checked function's name.
+
+    Raises:
+        SolutionMarkerError: :func:`solution_cell_problems` finds a problem. Annotating would
+            otherwise call a solution cell whose markers were deleted or mis-typed read-only,
+            and the generator would then copy its solution into the exercise.
     """
+    if problems := solution_cell_problems(nb, name):
+        raise SolutionMarkerError("\n".join(problems))
     nb = copy.deepcopy(nb)
     taken = {
         cell.metadata["nbgrader"]["grade_id"]
@@ -278,7 +478,11 @@ def annotation_problems(nb: nbformat.NotebookNode) -> list[str]:
         if meta.get("grade") != (role in ("test", "answer")) or meta.get("solution") != (
             role in ("solution", "answer")
         ):
-            problems.append(f"cell {index}: nbgrader flags do not match a {role} cell")
+            problems.append(
+                f"cell {index}: nbgrader flags do not match a {role} cell (it has solution="
+                f"{meta.get('solution')!r}, grade={meta.get('grade')!r}; a {role} cell has "
+                f"solution={role in ('solution', 'answer')}, grade={role in ('test', 'answer')})"
+            )
         if role in ("test", "answer"):
             points = meta.get("points")
             least = 0 if role == "answer" else 1e-12
@@ -305,18 +509,21 @@ def generate_notebook(
         name: its file name, for ``metadata.course.generated_from`` and error messages.
 
     Raises:
-        SolutionMarkerError: a cell's markers are unbalanced or nested (message names the
-            notebook and the cell index).
+        SolutionMarkerError: :func:`solution_cell_problems` finds a problem: markers unbalanced,
+            nested or mis-typed, or a solution cell without a solution region. The message has
+            one line per cell, naming the notebook, the cell index, its grade_id and the
+            function it defines.
     """
+    if problems := solution_cell_problems(solution_nb, name):
+        raise SolutionMarkerError("\n".join(problems))
     cells = []
-    for index, cell in enumerate(solution_nb.cells):
+    for cell in solution_nb.cells:
         if SOLUTION_ONLY_TAG in cell.get("metadata", {}).get("tags", []):
             continue
         new = copy.deepcopy(cell)
-        where = f"{SOLUTIONS_DIR}/{name}, cell {index}"
-        new.source = strip_solutions(_source(cell), cell.cell_type, where=where)
+        new.source = strip_solutions(_source(cell), cell.cell_type)
         if cell.cell_type == "code":
-            new.source = strip_hidden_tests(new.source, where=where)
+            new.source = strip_hidden_tests(new.source)
         for key in DROPPED_CELL_METADATA:
             new.metadata.pop(key, None)
         if is_selfcheck(cell) or has_solution_region(cell):
@@ -444,21 +651,27 @@ def _select(solutions: list[Path], names: Sequence[str]) -> list[Path]:
 
 
 def _annotate_files(paths: list[Path]) -> int:
+    status = 0
     for path in paths:
-        nb, changed = annotate(nbformat.read(path, as_version=4))
         shown = f"{SOLUTIONS_DIR}/{path.name}"
+        try:
+            nb, changed = annotate(nbformat.read(path, as_version=4), path.name)
+        except SolutionMarkerError as error:
+            print(f"error: {error}\nnot annotated: {shown}", file=sys.stderr)
+            status = 1
+            continue
         if changed:
             _write_atomically(path, notebook_text(nb))
             print(f"annotated: {shown} ({changed} cell(s))")
         else:
             print(f"already annotated: {shown}")
-    return 0
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 refused/out of date/bad markers)."""
     parser = argparse.ArgumentParser(
-        prog="python -m course_lib.exercises",
+        prog="python -m course_lib.instructor.exercises",
         description="Generate exercises/ from solutions/ (never overwrites edited exercises).",
     )
     parser.add_argument("names", nargs="*", help="notebooks to process (default: all)")
@@ -506,7 +719,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"not annotated: {SOLUTIONS_DIR}/{name}: {missing[0]}"
                 + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
-                + "; run `python -m course_lib.exercises --annotate`"
+                + "; run `python -m course_lib.instructor.exercises --annotate`"
             )
             problems += 1
         try:

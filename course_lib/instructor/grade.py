@@ -2,29 +2,42 @@
 
 ::
 
-    python -m course_lib.grade SUBMISSION... [--assignment NAME] [--out grades.csv]
+    python -m course_lib.instructor.grade SUBMISSION... [--assignment NAME] [--out grades.csv]
                                [--feedback DIR] [--jobs N] [--cell-timeout S] [--timeout S]
                                [--memory-limit MB] [--root PATH]
+                               [--require-sandbox | --no-sandbox]
 
 (also installed as the console script ``course-grade``). A SUBMISSION is a notebook file or a
 folder searched for ``*.ipynb``. The assignment is ``solutions/<NAME>.ipynb``; without
 ``--assignment`` it is read from the submissions (the exercise generator records it).
 
-For each submission, on a copy in a temporary folder (the submitted file is only read):
+Every submitted file is read once, before any student code runs. The instructor's solution
+is graded first: it must earn every point. Then the unsolved exercise: what it compiles (the
+course's own programs, none of the answers) fills a JAX cache that the submissions only read.
+Then, for each submission, in a worker process:
 
 1. the notebook is rebuilt in the assignment's order: the student's code cells (matched by
    nbgrader ``grade_id`` or cell id), every other cell from ``solutions/`` -- the self-checks
    with their hidden tests (``### BEGIN HIDDEN TESTS``) put back, whatever the student did to
    them;
-2. it runs in a fresh kernel with a time limit per cell and for the whole notebook, a memory
-   limit and an output limit; a cell that hangs, kills the kernel or blows the memory costs
-   only its own exercise: the kernel is restarted, the earlier cells re-run, and grading goes on;
+2. it runs in a fresh kernel -- in a bubblewrap sandbox (:mod:`sandbox`) where there is one --
+   with a time limit per cell and for the whole notebook, a memory limit and an output limit;
+   a cell that hangs, kills the kernel or blows the memory costs only its own exercise: the
+   kernel is restarted, the earlier cells re-run, and grading goes on; each test cell imports
+   the assignment's modules again first, and the kernel-side :mod:`harness` checks that nothing
+   it relies on was replaced;
 3. an exercise earns its points (nbgrader ``points`` in the solution's cell metadata) when its
    test cell ran without error; otherwise the reason is recorded (the self-check's message, the
-   timeout, ...).
+   timeout, ...). The worker works this out from the kernel's replies and sends it to the
+   parent over a pipe, with a token the kernel never sees; whatever the kernel started is
+   killed. Code that no exercise needs (:func:`suspicious`) is flagged for review.
 
-The gradebook has one row per submission (student, file, flags, points per exercise, total)
-and is written only at the end; an existing one is kept as ``<name>.bak-<time>``. Students are
+The gradebook has one row per submission (student, file, flags, points per exercise, total,
+the reasons points were lost, notes)
+and is written only at the end, atomically; the previous one is kept as ``<name>.bak-<time>``,
+as it was read before grading began. Text a spreadsheet would run as a formula is neutralised
+(:func:`csv_text`). A submitted file that changed during the run (possible only without the
+sandbox) is put back and flagged. Students are
 identified by ``metadata.course.student``, the file name (``alice_ch01_perceptron.ipynb``,
 ``alice.ipynb``) or the folder (``alice/ch01_perceptron.ipynb``, nbgrader's
 ``submitted/alice/<assignment>/``); a submission that cannot be identified is graded and
@@ -35,15 +48,17 @@ number of CPU cores), with a progress bar on stderr.
 from __future__ import annotations
 
 import argparse
+import ast
+import base64
 import concurrent.futures
 import csv
 import dataclasses
 import html
+import io
 import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -56,7 +71,7 @@ from typing import Any
 
 import nbformat
 
-from course_lib import exercises
+from course_lib.instructor import exercises, sandbox
 
 RESULT_MIME = "application/vnd.course-grade+json"
 DEFAULT_CELL_TIMEOUT = 120.0
@@ -88,6 +103,7 @@ class Assignment:
     name: str
     notebook: Any
     exercises: tuple[Exercise, ...]
+    imports: str = ""  # the import statements of the assignment's own cells, re-run before a test
 
     @property
     def possible(self) -> float:
@@ -133,7 +149,7 @@ def load_assignment(path: Path) -> Assignment:
     if problems := exercises.annotation_problems(nb):
         raise ValueError(
             f"{path}: nbgrader metadata incomplete ({problems[0]}); run "
-            "`python -m course_lib.exercises --annotate` first"
+            "`python -m course_lib.instructor.exercises --annotate` first"
         )
     found, code_ids, title = [], [], path.stem
     for cell in nb.cells:
@@ -153,7 +169,37 @@ def load_assignment(path: Path) -> Assignment:
                 Exercise(meta["grade_id"], float(meta["points"]), title, source, tuple(code_ids))
             )
             code_ids = []
-    return Assignment(path.stem, nb, tuple(found))
+    return Assignment(path.stem, nb, tuple(found), _imports(nb))
+
+
+def _imports(nb: Any) -> str:
+    """Every top-level import statement of the notebook's non-solution code cells, as source.
+
+    A test cell runs them again just before the test, so that the names it uses (``checks``,
+    ``jnp``, ...) are the modules themselves, whatever a student's cell bound to those names.
+    """
+    lines: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or cell.metadata["nbgrader"]["solution"]:
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython magics: take the import lines one by one
+            body = []
+            for line in cell.source.splitlines():
+                if re.match(r"^(import|from)\s", line):
+                    try:
+                        body += ast.parse(line).body
+                    except SyntaxError:
+                        pass
+        else:
+            body = tree.body
+        for node in body:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                text = ast.unparse(node)
+                if text not in lines and "__future__" not in text:
+                    lines.append(text)
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------ results
@@ -274,16 +320,17 @@ def build_grading_notebook(
 
     notes: list[str] = []
     expected_order = [c.metadata["nbgrader"]["grade_id"] for c in assignment.notebook.cells]
-    seen_order = [k for k in order if k in set(expected_order)]
+    seen_order = list(dict.fromkeys(k for k in order if k in set(expected_order)))
     if seen_order != [k for k in expected_order if k in set(seen_order)]:
         notes.append("cells were moved; they were graded in the assignment's order")
 
     setup = nbformat.v4.new_code_cell(
-        "import course_lib._grading_harness as _course_grading_harness\n"
+        "import course_lib.instructor.harness as _course_grading_harness\n"
         f"_g{nonce} = _course_grading_harness.install({nonce!r}, {output_limit})\n"
         "del _course_grading_harness"
     )
     cells, owner, missing = [setup], [None], {}
+    student: set[int] = set()  # indices of the cells that hold the student's code
     exercise_of_code = {
         code_id: index for index, ex in enumerate(assignment.exercises) for code_id in ex.code_ids
     }
@@ -306,6 +353,7 @@ def build_grading_notebook(
             if len(mine) > 1:
                 notes.append(f"cell {gid!r} appears {len(mine)} times; the first one was graded")
             for student_cell in [mine[0], *extras.get(gid, [])]:
+                student.add(len(cells))
                 cells.append(nbformat.v4.new_code_cell(_text(student_cell.get("source", ""))))
                 owner.append(None)
         elif meta["grade"]:
@@ -313,7 +361,8 @@ def build_grading_notebook(
             ex = assignment.exercises[index]
             cells.append(
                 nbformat.v4.new_code_cell(
-                    f"_g{nonce}.begin({gid!r})\n{ex.test_source.rstrip()}\n_g{nonce}.passed({gid!r})"
+                    f"_g{nonce}.begin({gid!r})\n{assignment.imports}\n"
+                    f"{ex.test_source.rstrip()}\n_g{nonce}.passed({gid!r})"
                 )
             )
             owner.append(index)
@@ -321,7 +370,79 @@ def build_grading_notebook(
             cells.append(nbformat.v4.new_code_cell(cell.source))
             owner.append(None)
     nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["course_grade_student_cells"] = sorted(student)
+    nb.metadata["course_grade_suspicious"] = list(
+        dict.fromkeys(
+            x
+            for i in sorted(student)
+            for x in suspicious(cells[i].source, _bound_names(assignment.imports))
+        )
+    )
     return nb, owner, notes, missing
+
+
+#: Modules an exercise never needs and an attack on the grader does (files, processes, the
+#: network, the interpreter's internals).
+SUSPICIOUS_MODULES = {
+    "os", "sys", "subprocess", "socket", "ctypes", "gc", "signal", "shutil", "pathlib",
+    "importlib", "builtins", "inspect", "threading", "multiprocessing", "pty", "tempfile",
+    "urllib", "http", "requests", "pickle", "marshal", "resource", "mmap", "io", "glob",
+}  # fmt: skip
+SUSPICIOUS_CALLS = {"open", "exec", "eval", "compile", "__import__", "globals", "get_ipython"}
+SUSPICIOUS_ATTRS = {
+    "__file__", "__globals__", "__builtins__", "__subclasses__", "__code__", "__closure__",
+    "__dict__", "__setattr__", "f_back", "f_locals", "f_globals", "tb_frame", "gi_frame",
+    "__class__", "__bases__", "__mro__", "__self__", "__func__", "__defaults__",
+    "cell_contents",
+}  # fmt: skip
+
+
+def suspicious(source: str, protected: Sequence[str] = ()) -> list[str]:
+    """What in a student's code cell an exercise never needs but an attack on the grader does:
+    imports of :data:`SUSPICIOUS_MODULES`, calls of :data:`SUSPICIOUS_CALLS`, attributes in
+    :data:`SUSPICIOUS_ATTRS`, shell escapes, and binding one of the ``protected`` names (those
+    the assignment imports, such as ``checks``). The grader flags these for the instructor to
+    look at; they cost no points by themselves."""
+    found: list[str] = []
+    if re.search(r"^\s*[!%]", source, re.M):
+        found.append("a shell command or magic (! or %)")
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return found
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        else:
+            names = []
+        for name in names:
+            if name.split(".")[0] in SUSPICIOUS_MODULES:
+                found.append(f"import {name}")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in SUSPICIOUS_CALLS:
+                found.append(f"{node.func.id}()")
+        if isinstance(node, ast.Attribute) and node.attr in SUSPICIOUS_ATTRS:
+            found.append(f".{node.attr}")
+        bound = []
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            bound.append(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.append(node.name)
+        elif isinstance(node, ast.Global):
+            bound += node.names
+        found += [f"rebinds `{n}`" for n in bound if n in protected]
+    return list(dict.fromkeys(found))
+
+
+def _bound_names(imports: str) -> list[str]:
+    """The names that import statements bind (``import jax.numpy as jnp`` binds ``jnp``)."""
+    names = []
+    for node in ast.parse(imports).body if imports else []:
+        for alias in node.names:
+            names.append(alias.asname or alias.name.split(".")[0])
+    return names
 
 
 def _text(source: Any) -> str:
@@ -355,36 +476,81 @@ def _shorten(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _children() -> dict[int, list[int]]:
+    """Every process's children, from /proc (Linux): pid -> [child pids]."""
+    tree: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def _descendants(pid: int) -> list[int]:
+    """``pid``'s descendants (children, their children, ...), from /proc; [] where there is none."""
+    if not Path("/proc/self/stat").exists():
+        return []
+    tree, out, todo = _children(), [], [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _kill(pids: Sequence[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 class _Watchdog(threading.Thread):
-    """Kills the kernel when its resident memory passes the limit (Linux /proc)."""
+    """Kills the kernel, with every process it started, when together they use more memory
+    than the limit (resident memory from Linux /proc, summed over the process tree)."""
 
     def __init__(self, pid: int, limit_mb: float) -> None:
         super().__init__(daemon=True)
         self.pid, self.limit_kb, self.fired = pid, limit_mb * 1024, False
         self._stop = threading.Event()
+        self._page_kb = os.sysconf("SC_PAGE_SIZE") // 1024 if hasattr(os, "sysconf") else 4
+
+    def _rss_kb(self, pids: Sequence[int]) -> int:
+        total = 0
+        for pid in pids:
+            try:
+                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * self._page_kb
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
 
     def run(self) -> None:
-        status = Path(f"/proc/{self.pid}/status")
-        while not self._stop.wait(0.1):
-            try:
-                text = status.read_text()
-            except OSError:
+        if not Path(f"/proc/{self.pid}").exists():
+            return
+        while not self._stop.wait(0.15):
+            pids = [self.pid, *_descendants(self.pid)]
+            if not Path(f"/proc/{self.pid}").exists():
                 return
-            match = re.search(r"^VmRSS:\s+(\d+)", text, re.M)
-            if match and int(match[1]) > self.limit_kb:
+            if self._rss_kb(pids) > self.limit_kb:
                 self.fired = True
-                try:
-                    os.kill(self.pid, signal.SIGKILL)
-                except OSError:
-                    pass
+                _kill(pids)
                 return
 
     def stop(self) -> None:
         self._stop.set()
 
 
-def _make_client(nb: Any, workdir: Path, output_limit: int):
-    """An nbclient NotebookClient on a kernel running this very Python, with output capped."""
+def _make_client(nb: Any, workdir: Path, output_limit: int, box: sandbox.Sandbox | None, env):
+    """An nbclient NotebookClient on a kernel running this very Python, with output capped.
+
+    With ``box``, the kernel runs in that sandbox and talks over Unix sockets in
+    ``box.shared[0]`` (the sandbox has no network); ``env`` is then its whole environment."""
     import ipykernel.kernelspec
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
@@ -393,6 +559,8 @@ def _make_client(nb: Any, workdir: Path, output_limit: int):
     class _ThisPython(KernelSpecManager):
         def get_kernel_spec(self, kernel_name):
             spec = ipykernel.kernelspec.get_kernel_dict()
+            if box is not None:
+                spec["argv"] = box.command(spec["argv"], env)
             return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES, **spec)
 
     class _Client(NotebookClient):
@@ -410,6 +578,10 @@ def _make_client(nb: Any, workdir: Path, output_limit: int):
 
     # the async manager matters: with a blocking client, nbclient waits forever on a dead kernel
     km = AsyncKernelManager(kernel_name="course-grader", kernel_spec_manager=_ThisPython())
+    if box is not None:
+        sockets = box.shared[0]
+        km.transport, km.ip = "ipc", str(sockets / "k")
+        km.connection_file = str(sockets / "kernel.json")
     return _Client(
         nb,
         km=km,
@@ -420,13 +592,14 @@ def _make_client(nb: Any, workdir: Path, output_limit: int):
     )
 
 
-def _kernel_env(cache_dir: str | None) -> dict[str, str]:
+def _kernel_env(cache_dir: str | None, *, cache_writable: bool = True) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("JPY_PARENT_PID", None)
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    if cache_dir:  # compiled XLA programs are shared between the submissions of one run
+    if cache_dir:  # programs the instructor's solution compiled, shared by every submission
         env["JAX_COMPILATION_CACHE_DIR"] = cache_dir
-        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+        # a submission only reads the cache: nothing it compiles is written for the next one
+        env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0" if cache_writable else "1e9"
         env["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
     return env
 
@@ -440,8 +613,13 @@ def run_notebook(
     memory_mb: float,
     output_limit: int,
     cache_dir: str | None = None,
+    cache_writable: bool = True,
+    bwrap: str | None = None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Execute the grading notebook cell by cell, surviving hangs and kernel deaths.
+
+    With ``bwrap`` (the path of bubblewrap), each kernel runs in a :class:`sandbox.Sandbox`
+    whose only writable folder is ``workdir/home``.
 
     Returns one status per cell (``{"status": "ok" | "error" | "timeout" | "died" |
     "memory" | "skipped" | "deadline", "outputs": [...]}``) and notes for the gradebook.
@@ -454,13 +632,22 @@ def run_notebook(
     notes: list[str] = []
     deadline = time.monotonic() + timeout
     start_at, restarts = 0, 0
-    env = _kernel_env(cache_dir)
+    env = _kernel_env(cache_dir, cache_writable=cache_writable)
+    home = workdir / "home"
+    home.mkdir(exist_ok=True)
     while start_at < n:
-        client = _make_client(nb, workdir, output_limit)
+        box = None
+        if bwrap is not None:
+            sockets = workdir / f"sockets-{restarts}"  # a fresh folder for each kernel
+            sockets.mkdir()
+            ro = (Path(cache_dir),) if cache_dir and Path(cache_dir).is_dir() else ()
+            box = sandbox.Sandbox(bwrap, home, shared=(sockets,), readonly=ro)
+        inside = sandbox.kernel_env(env, home) if box is not None else env
+        client = _make_client(nb, home, output_limit, box, inside)
         watchdog = None
         failed_at = None
         try:
-            with client.setup_kernel(env=env, cwd=str(workdir)):
+            with client.setup_kernel(env=env, cwd=str(home)):
                 pid = getattr(getattr(client.km, "provisioner", None), "process", None)
                 if pid is not None and memory_mb:
                     watchdog = _Watchdog(pid.pid, memory_mb)
@@ -506,6 +693,8 @@ def run_notebook(
         finally:
             if watchdog is not None:
                 watchdog.stop()
+            if _SWEEP:  # whatever the kernel started and left behind (this worker reaps orphans)
+                _kill(_descendants(os.getpid()))
         bad.add(failed_at)
         restarts += 1
         start_at = failed_at + 1
@@ -527,18 +716,33 @@ def grade_notebook(
     memory_mb: float = DEFAULT_MEMORY_MB,
     output_limit: int = DEFAULT_OUTPUT_LIMIT,
     cache_dir: str | None = None,
+    cache_writable: bool = True,
+    bwrap: str | None = None,
 ) -> tuple[list[ExerciseResult], list[str], list[str], Any]:
     """Grade one submission given as the bytes of its file.
 
     Returns (per-exercise results, flags, notes, the parsed notebook or None).
     """
+    converted = []
     try:
         raw = json.loads(data.decode("utf-8"))
+        if isinstance(raw, dict) and raw.get("nbformat") == 3 and "worksheets" in raw:
+            try:
+                raw = json.loads(nbformat.writes(nbformat.reads(data.decode("utf-8"), 4)))
+            except Exception as error:
+                raise ValueError(
+                    f"an nbformat 3 notebook that could not be converted ({error}); open it in "
+                    "JupyterLab and save it again, which writes format 4"
+                ) from None
+            converted.append("the notebook was in the old nbformat 3 and was converted to 4")
         if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
             raise ValueError("no list of cells")
         submission = nbformat.from_dict(raw)
+    except RecursionError:
+        why = "not a notebook (its JSON is nested too deeply to read)"
+        return _zero(assignment, why), [why], [], None
     except (UnicodeDecodeError, ValueError) as error:
-        why = f"not a notebook ({_shorten(str(error), 120)})"
+        why = f"not a notebook ({_shorten(str(error), 240)})"
         return _zero(assignment, why), [why], [], None
 
     origin = submission.get("metadata", {}).get("course", {})
@@ -552,6 +756,9 @@ def grade_notebook(
 
     nonce = secrets.token_hex(8)
     nb, owner, notes, missing = build_grading_notebook(assignment, submission, nonce, output_limit)
+    notes = converted + notes
+    student_cells = set(nb.metadata.pop("course_grade_student_cells", []))
+    odd = nb.metadata.pop("course_grade_suspicious", [])
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
         status, run_notes = run_notebook(
             nb,
@@ -561,6 +768,8 @@ def grade_notebook(
             memory_mb=memory_mb,
             output_limit=output_limit,
             cache_dir=cache_dir,
+            cache_writable=cache_writable,
+            bwrap=bwrap,
         )
     notes += run_notes
     flags: list[str] = []
@@ -621,12 +830,13 @@ def grade_notebook(
                 f"the notebook printed more than {output_limit:,} characters; the rest was dropped"
             )
             break
-    for st, index in zip(status, owner, strict=True):
+    for i, (st, index) in enumerate(zip(status, owner, strict=True)):
         if index is None and st["status"] in ("timeout", "died", "memory"):
-            notes.append(
-                "a cell outside the exercises: "
-                + _cell_problem(st["status"], cell_timeout, memory_mb)
-            )
+            where = "one of your code cells" if i in student_cells else "a cell of the assignment"
+            notes.append(f"{where}: " + _cell_problem(st["status"], cell_timeout, memory_mb))
+    if odd:
+        shown = ", ".join(odd[:6]) + (" ..." if len(odd) > 6 else "")
+        flags.append(f"for review: the code uses {shown}, which no exercise needs")
     return results, sorted(set(flags)), notes, submission
 
 
@@ -645,11 +855,35 @@ def _cell_problem(kind: str, cell_timeout: float, memory_mb: float) -> str:
 # ------------------------------------------------------------------------------ worker process
 
 
-def _worker(job_path: Path) -> int:
-    """Grade one submission described by a JSON job file; write the result next to it."""
-    job = json.loads(job_path.read_text())
+_SWEEP = False  # set in a worker process: kill what each kernel leaves behind
+
+
+def _become_subreaper() -> None:
+    """Orphans of the kernel's processes become this process's children (Linux), so that
+    :func:`_descendants` finds them even after a ``setsid`` or a double fork."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _worker(result_fd: int) -> int:
+    """Grade one submission: the job comes as JSON on stdin, the result goes to ``result_fd``.
+
+    The result carries the job's token, which only the parent and this process know: the
+    kernel never sees the job, and its sandbox cannot reach this process, its files or its pipes.
+    """
+    global _SWEEP
+    os.set_inheritable(result_fd, False)  # the kernel must not inherit the result pipe
+    job = json.loads(sys.stdin.read())
+    _SWEEP = True
+    _become_subreaper()
     assignment = load_assignment(Path(job["assignment"]))
-    data = Path(job["copy"]).read_bytes()
+    data = base64.b64decode(job["submission"])
     results, flags, notes, _ = grade_notebook(
         assignment,
         data,
@@ -658,10 +892,67 @@ def _worker(job_path: Path) -> int:
         memory_mb=job["memory_mb"],
         output_limit=job["output_limit"],
         cache_dir=job.get("cache_dir"),
+        cache_writable=job.get("cache_writable", False),
+        bwrap=job.get("bwrap"),
     )
-    out = {"exercises": [dataclasses.asdict(r) for r in results], "flags": flags, "notes": notes}
-    Path(job["result"]).write_text(json.dumps(out))
+    out = {
+        "token": job["token"],
+        "exercises": [dataclasses.asdict(r) for r in results],
+        "flags": flags,
+        "notes": notes,
+    }
+    with os.fdopen(result_fd, "w", encoding="utf-8") as pipe:
+        pipe.write(json.dumps(out))
+    _kill(_descendants(os.getpid()))
     return 0
+
+
+def _run_worker(job: dict[str, Any], timeout: float) -> tuple[dict[str, Any] | None, str]:
+    """Run one worker process on ``job``; (its result, or None; and what went wrong)."""
+    token = secrets.token_hex(16)
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "course_lib.instructor.grade", "--worker", str(write_end)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        pass_fds=(write_end,),
+        start_new_session=True,
+    )
+    os.close(write_end)
+    received: list[bytes] = []
+    reader = threading.Thread(
+        target=lambda: received.append(_read_rest(read_end)),
+        daemon=True,
+    )
+    reader.start()
+    try:
+        _, err = proc.communicate(json.dumps({**job, "token": token}).encode(), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill([proc.pid, *_descendants(proc.pid)])
+        _, err = proc.communicate()
+    reader.join(timeout=10)
+    os.close(read_end)
+    tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] if err else []
+    why = "the grader crashed on this submission" + (f" ({tail[0]})" if tail else "")
+    if proc.returncode != 0:
+        code = proc.returncode
+        how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+        return None, f"the grader's worker failed ({how}){': ' + tail[0] if tail else ''}"
+    try:
+        out = json.loads(b"".join(received).decode("utf-8"))
+    except ValueError:
+        return None, why
+    if not isinstance(out, dict) or out.get("token") != token:
+        return None, "the grader's result did not come from its own worker"
+    return out, ""
+
+
+def _read_rest(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 # ------------------------------------------------------------------------------ many submissions
@@ -683,7 +974,7 @@ def find_submissions(paths: Sequence[Path]) -> list[Path]:
             raise FileNotFoundError(f"submission {path} does not exist")
     unique: dict[Path, Path] = {}
     for path in found:
-        unique.setdefault(path.resolve(), path)
+        unique.setdefault(Path(os.path.abspath(path)), path)  # a link is its own submission
     return list(unique.values())
 
 
@@ -721,23 +1012,65 @@ def grade_submissions(
     memory_mb: float = DEFAULT_MEMORY_MB,
     output_limit: int = DEFAULT_OUTPUT_LIMIT,
     progress: Any = None,
+    bwrap: str | None = None,
+    warm_up: bool = True,
 ) -> list[SubmissionResult]:
-    """Grade submissions in parallel worker processes; one result per submission, in order."""
+    """Grade submissions in parallel worker processes; one result per submission, in order.
+
+    Every submission is read once, before any student code runs; the graded bytes are those.
+    With ``bwrap``, each kernel runs in a sandbox (:mod:`sandbox`). First (``warm_up``) the
+    instructor's own solution is graded: it must earn every point; then the unsolved exercise,
+    whose compiled programs (the course's, none of the answers) fill a JAX cache that the
+    submissions only read. At the end every submitted file is
+    compared with what was read, and one that changed on disk meanwhile (only possible without
+    the sandbox) is put back and flagged.
+    """
     assignment = load_assignment(assignment_path)
     jobs = max(1, jobs or os.cpu_count() or 1)
+    contents: list[bytes] = [Path(p).read_bytes() for p in paths]
     results: list[SubmissionResult | None] = [None] * len(paths)
+    settings = {
+        "assignment": str(assignment_path),
+        "cell_timeout": cell_timeout,
+        "timeout": timeout,
+        "memory_mb": memory_mb,
+        "output_limit": output_limit,
+        "bwrap": bwrap,
+    }
     with tempfile.TemporaryDirectory(prefix="course-grade-run-") as run_dir:
         cache_dir = os.path.join(run_dir, "jax-cache")
+        os.mkdir(cache_dir)
+        if warm_up:
+            # 1. the solution must earn every point (its compiled programs are not kept: they
+            #    are the solutions, compiled); 2. the unsolved exercise fills the cache that
+            #    every submission reads: the course's own programs, none of the answers
+            blank = exercises.generate_notebook(assignment.notebook, assignment_path.name)
+            for what, data, cache in (
+                ("solution", assignment_path.read_bytes(), None),
+                ("unsolved exercise", nbformat.writes(blank).encode(), cache_dir),
+            ):
+                job = {
+                    **settings,
+                    "submission": base64.b64encode(data).decode(),
+                    "cache_dir": cache,
+                    "cache_writable": True,
+                    "bwrap": None,  # the instructor's own notebooks: no sandbox needed
+                }
+                out, why = _run_worker(job, timeout + 60)
+                if out is None:
+                    raise RuntimeError(f"grading the {what} notebook failed: {why}")
+                lost = [r for r in out["exercises"] if r["points"] < r["possible"]]
+                if what == "solution" and lost:
+                    raise RuntimeError(
+                        f"the solution notebook {assignment_path} itself does not earn every "
+                        "point: " + "; ".join(f"{r['grade_id']}: {r['reason']}" for r in lost[:3])
+                    )
 
         def one(i: int) -> SubmissionResult:
             path = paths[i]
             started = time.monotonic()
-            folder = Path(run_dir) / f"s{i}"
-            folder.mkdir()
-            copy = folder / "submission.ipynb"
-            shutil.copyfile(path, copy)  # the worker never sees the student's file
             try:
-                nb = json.loads(copy.read_bytes())
+                nb = json.loads(contents[i])
                 nb = nb if isinstance(nb, dict) else None
             except Exception:
                 nb = None
@@ -745,37 +1078,20 @@ def grade_submissions(
             flags: list[str] = []
             if student is None:
                 flags.append("student not identified")
+            if Path(path).is_symlink():
+                flags.append(f"the submission is a symbolic link (to {os.readlink(path)})")
             job = {
-                "assignment": str(assignment_path),
-                "copy": str(copy),
-                "result": str(folder / "result.json"),
-                "cell_timeout": cell_timeout,
-                "timeout": timeout,
-                "memory_mb": memory_mb,
-                "output_limit": output_limit,
-                "cache_dir": cache_dir,
+                **settings,
+                "submission": base64.b64encode(contents[i]).decode(),
+                "cache_dir": cache_dir if warm_up else None,
+                "cache_writable": False,
             }
-            (folder / "job.json").write_text(json.dumps(job))
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "course_lib.grade", "--worker", str(folder / "job.json")],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
-            try:
-                _, err = proc.communicate(timeout=timeout + 60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                _, err = proc.communicate()
-            result_file = folder / "result.json"
-            if result_file.exists():
-                out = json.loads(result_file.read_text())
+            out, why = _run_worker(job, timeout + 60)
+            if out is not None:
                 exs = [ExerciseResult(**r) for r in out["exercises"]]
                 flags += out["flags"]
                 notes = out["notes"]
             else:
-                tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] if err else []
-                why = "the grader crashed on this submission" + (f" ({tail[0]})" if tail else "")
                 exs, notes = _zero(assignment, why), []
                 flags.append("grading failed")
             return SubmissionResult(
@@ -790,8 +1106,32 @@ def grade_submissions(
                 if progress is not None:
                     progress(results[i])
     done = [r for r in results if r is not None]
+    for i, path in enumerate(paths):
+        if _restore(Path(path), contents[i]):
+            for r in done:
+                if r.path == str(path):
+                    r.flags.append("the file was changed on disk during grading and was restored")
     _mark_unidentified_and_duplicates(done)
     return done
+
+
+def _restore(path: Path, data: bytes) -> bool:
+    """Put ``data`` back into ``path`` if its content changed; True if it did."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    target = path.resolve()
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".restore")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, target)
+    print(
+        f"warning: {path} was changed during grading; its submitted content was put back",
+        file=sys.stderr,
+    )
+    return True
 
 
 def _mark_unidentified_and_duplicates(results: list[SubmissionResult]) -> None:
@@ -812,15 +1152,24 @@ def _mark_unidentified_and_duplicates(results: list[SubmissionResult]) -> None:
 
 
 def write_gradebook(
-    path: Path, assignment: Assignment, results: Sequence[SubmissionResult]
+    path: Path,
+    assignment: Assignment,
+    results: Sequence[SubmissionResult],
+    previous: bytes | None = None,
 ) -> Path | None:
-    """Write the CSV gradebook; an existing file is first kept as ``<name>.bak-<time>``."""
+    """Write the CSV gradebook atomically; the previous one is kept as ``<name>.bak-<time>``.
+
+    ``previous`` is the old gradebook's content as read before grading began (so that nothing
+    written to that path meanwhile can take its place); without it, the file on disk is kept.
+    Text that a spreadsheet would read as a formula is neutralised (:func:`csv_text`)."""
     backup = None
-    if path.exists():
+    if previous is None and path.exists():
+        previous = path.read_bytes()
+    if previous is not None:
         backup = exercises._backup_path(path)
-        shutil.copy2(path, backup)
+        _write_atomic(backup, previous)
     ids = [ex.grade_id for ex in assignment.exercises]
-    rows = [["student", "submission", "flags", *ids, "total", "possible", "reasons"]]
+    rows = [["student", "submission", "flags", *ids, "total", "possible", "reasons", "notes"]]
     rows.append(
         [
             "(points possible)",
@@ -830,27 +1179,46 @@ def write_gradebook(
             _num(assignment.possible),
             _num(assignment.possible),
             "",
+            "",
         ]
     )
-    for r in sorted(results, key=lambda r: (r.student.lower(), r.path)):
+    for r in sorted(results, key=lambda r: (csv_text(r.student).lower(), r.path)):
         points = {ex.grade_id: ex.points for ex in r.exercises}
         reasons = "; ".join(f"{ex.grade_id}: {ex.reason}" for ex in r.exercises if ex.reason)
         rows.append(
             [
-                r.student,
-                r.path,
-                "; ".join(r.flags),
+                csv_text(r.student),
+                csv_text(r.path),
+                csv_text("; ".join(r.flags)),
                 *[_num(points.get(i, 0.0)) for i in ids],
                 _num(r.total),
                 _num(r.possible),
-                reasons,
+                csv_text(reasons),
+                csv_text("; ".join(r.notes)),
             ]
         )
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows)
-    os.replace(tmp, path)
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows(rows)
+    _write_atomic(path, out.getvalue().encode("utf-8"))
     return backup
+
+
+def csv_text(text: str) -> str:
+    """Text for a CSV cell that no spreadsheet runs as a formula (OWASP's rule: a cell that
+    starts with = + - @, a tab or a carriage return gets a leading apostrophe)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: never half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _num(x: float) -> str:
@@ -900,7 +1268,7 @@ each exercise in JupyterLab to see the full message; some exercises also have hi
 
 
 def _feedback_name(result: SubmissionResult, taken: set[str]) -> str:
-    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.student) or "student"
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", result.student).lstrip(".") or "student"
     name, counter = f"{base}.html", 2
     while name in taken:
         name, counter = f"{base}-{counter}.html", counter + 1
@@ -941,9 +1309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns 0 when every submission was graded (bad ones included)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--worker"]:
-        return _worker(Path(argv[1]))
+        return _worker(int(argv[1]))
     parser = argparse.ArgumentParser(
-        prog="python -m course_lib.grade",
+        prog="python -m course_lib.instructor.grade",
         description="Autograde exercise notebooks: a CSV gradebook and a feedback page each.",
     )
     parser.add_argument("submissions", nargs="+", type=Path, help="notebooks or folders of them")
@@ -968,6 +1336,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--memory-limit", type=float, default=DEFAULT_MEMORY_MB, help="MB per kernel"
     )
     parser.add_argument("--root", type=Path, default=None, help="course folder holding solutions/")
+    box = parser.add_mutually_exclusive_group()
+    box.add_argument(
+        "--require-sandbox",
+        action="store_true",
+        help="refuse to grade where the sandbox (bubblewrap) is not available",
+    )
+    box.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run kernels without the sandbox even where it is available (not recommended)",
+    )
     args = parser.parse_args(argv)
     for name in ("jobs", "cell_timeout", "timeout", "memory_limit"):
         value = getattr(args, name)
@@ -994,10 +1373,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--out would overwrite a submission")
     out.parent.mkdir(parents=True, exist_ok=True)
     feedback_dir = (args.feedback or out.parent / "feedback").resolve()
+    previous = out.read_bytes() if out.exists() else None  # before any student code runs
+
+    bwrap, why = (None, "--no-sandbox was given") if args.no_sandbox else sandbox.find_bwrap()
+    if bwrap is None and args.require_sandbox:
+        print(f"error: --require-sandbox, but no sandbox: {why}", file=sys.stderr)
+        return 2
+    if bwrap is None:
+        print(
+            f"warning: grading WITHOUT a sandbox ({why}). Student code can then read and write "
+            "whatever your account can: other submissions are restored if changed, but files "
+            "elsewhere are not protected. Install bubblewrap, or pass --require-sandbox to refuse.",
+            file=sys.stderr,
+        )
 
     print(
         f"grading {len(paths)} submission(s) of {name} ({len(assignment.exercises)} exercises, "
-        f"{_num(assignment.possible)} points)",
+        f"{_num(assignment.possible)} points), "
+        + ("each in a sandbox" if bwrap else "unsandboxed"),
         file=sys.stderr,
     )
     started = time.monotonic()
@@ -1010,15 +1403,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         timeout=args.timeout,
         memory_mb=args.memory_limit,
         progress=_Progress(len(paths)),
+        bwrap=bwrap,
     )
-    backup = write_gradebook(out, assignment, results)
+    backup = write_gradebook(out, assignment, results, previous)
     feedback_dir.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
     for r in sorted(results, key=lambda r: (r.student.lower(), r.path)):
         target = feedback_dir / _feedback_name(r, taken)
         if any(p.resolve() == target for p in paths):
             continue
-        target.write_text(feedback_html(assignment, r), encoding="utf-8")
+        _write_atomic(target, feedback_html(assignment, r).encode("utf-8"))
     flagged = sum(bool(r.flags) for r in results)
     print(
         f"graded {len(results)} submission(s) in {time.monotonic() - started:.1f} s; "
