@@ -324,8 +324,8 @@ def graded(course: Path, tmp_path_factory: pytest.TempPathFactory):
             "--root", str(course),
             "--out", str(out),
             "--jobs", "2",
-            "--cell-timeout", "15",
-            "--timeout", "120",
+            "--cell-timeout", "40",  # the memory hog hits its limit well within it, under load too
+            "--timeout", "240",
             "--memory-limit", "1500",
         ]
     )  # fmt: skip
