@@ -457,6 +457,15 @@ def test_every_attack_is_flagged(graded) -> None:
         assert "tampering" in row(graded, f"{name}_ch99_demo.ipynb")["flags"], name
 
 
+def test_limits_and_odd_names_are_flagged_for_review(graded) -> None:
+    assert "hit the memory limit" in row(graded, "memory_ch99_demo.ipynb")["flags"]
+    assert "hit the output limit" in row(graded, "noisy_ch99_demo.ipynb")["flags"]
+    assert "the kernel died" in row(graded, "exit_ch99_demo.ipynb")["flags"]
+    for file in ("formula_ch99_demo.ipynb", "traversal_ch99_demo.ipynb"):
+        assert "unusual student name" in row(graded, file)["flags"], file
+    assert "unusual" not in row(graded, "perfect_ch99_demo.ipynb")["flags"]
+
+
 def test_no_process_outlives_the_run(graded) -> None:
     assert graded["strays"] == [], "processes started by a submission survived the run"
 

@@ -270,3 +270,50 @@ def test_require_sandbox_refuses_without_one(tmp_path: Path, monkeypatch, capsys
     assert status == 2
     assert "--require-sandbox" in capsys.readouterr().err
     assert not (tmp_path / "g.csv").exists()
+
+
+def _with_env(mark: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if mark.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's PR_SET_PDEATHSIG")
+def test_an_interrupted_run_leaves_no_worker_behind(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_grade import NAME, _edit, demo_solution
+
+    course = tmp_path / "course"
+    (course / "solutions").mkdir(parents=True)
+    solution = demo_solution()
+    nbformat.write(solution, course / "solutions" / f"{NAME}.ipynb")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    looping = "def add(a, b):\n    while True:\n        pass\n"
+    nbformat.write(_edit(solution, "add", looping), subs / f"ann_{NAME}.ipynb")
+    mark = f"COURSE_GRADE_TEST_{os.getpid()}_{time.monotonic_ns()}"
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "course_lib.instructor.grade", str(subs), "--root", str(course),
+         "--out", str(tmp_path / "g.csv"), "--cell-timeout", "300", "--no-sandbox"],
+        env={**os.environ, mark: "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        while len(_with_env(mark)) < 3 and time.monotonic() < deadline:  # grader, worker, kernel
+            time.sleep(0.5)
+        assert len(_with_env(mark)) >= 3, "the grader never started a worker and a kernel"
+        grader.kill()
+        grader.wait()
+        deadline = time.monotonic() + 30
+        while _with_env(mark) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        left = _with_env(mark)
+    finally:
+        for pid in _with_env(mark):
+            os.kill(pid, 9)
+    assert left == [], "a worker or kernel outlived the grader"

@@ -829,7 +829,12 @@ def grade_notebook(
             notes.append(
                 f"the notebook printed more than {output_limit:,} characters; the rest was dropped"
             )
+            flags.append("for review: hit the output limit")
             break
+    if any(st["status"] == "memory" for st in status):
+        flags.append("for review: hit the memory limit")
+    if any(st["status"] in ("died", "died-on-replay") for st in status):
+        flags.append("for review: the kernel died")
     for i, (st, index) in enumerate(zip(status, owner, strict=True)):
         if index is None and st["status"] in ("timeout", "died", "memory"):
             where = "one of your code cells" if i in student_cells else "a cell of the assignment"
@@ -860,15 +865,20 @@ _SWEEP = False  # set in a worker process: kill what each kernel leaves behind
 
 def _become_subreaper() -> None:
     """Orphans of the kernel's processes become this process's children (Linux), so that
-    :func:`_descendants` finds them even after a ``setsid`` or a double fork."""
+    :func:`_descendants` finds them even after a ``setsid`` or a double fork; and this worker
+    dies with the grader that started it (an interrupted run leaves no worker behind)."""
     if not sys.platform.startswith("linux"):
         return
     import ctypes
 
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
-        pass
+        return
+    if os.getppid() == 1:  # the grader was already gone before the line above
+        os._exit(1)
 
 
 def _worker(result_fd: int) -> int:
@@ -1080,6 +1090,8 @@ def grade_submissions(
                 flags.append("student not identified")
             if Path(path).is_symlink():
                 flags.append(f"the submission is a symbolic link (to {os.readlink(path)})")
+            if student and (csv_text(student) != student or re.search(r"[/\\\x00-\x1f]", student)):
+                flags.append("for review: an unusual student name (shown neutralised)")
             job = {
                 **settings,
                 "submission": base64.b64encode(contents[i]).decode(),
