@@ -841,7 +841,7 @@ def grade_notebook(
             notes.append(f"{where}: " + _cell_problem(st["status"], cell_timeout, memory_mb))
     if odd:
         shown = ", ".join(odd[:6]) + (" ..." if len(odd) > 6 else "")
-        flags.append(f"for review: the code uses {shown}, which no exercise needs")
+        flags.append(f"for review: {shown} (no exercise needs this)")
     return results, sorted(set(flags)), notes, submission
 
 
