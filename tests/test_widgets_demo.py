@@ -99,8 +99,9 @@ def test_play_interval_is_stretched_to_the_redraw_time():
 
 def test_frame_is_a_jpeg_and_the_saved_picture_a_png_with_alt_text():
     demo = _line_demo()
-    assert demo.image.format == "jpeg"
     assert Image.open(io.BytesIO(demo.image.value)).format == "JPEG"
+    assert Image.open(io.BytesIO(demo.image.value)).size == demo.frame.shape[1::-1]
+    assert demo.image.alt == "The line y = 1.0 x."  # the canvas's accessible name
     data, metadata = demo._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in data
     png = base64.b64decode(data["image/png"])
@@ -108,6 +109,8 @@ def test_frame_is_a_jpeg_and_the_saved_picture_a_png_with_alt_text():
     assert metadata["image/png"]["alt"] == "The line y = 1.0 x."
     assert "run the notebook" in data["text/plain"]
     assert "VBox" not in data["text/plain"]
+    demo.set(a=-0.5)
+    assert demo.image.alt == "The line y = -0.5 x."  # the words follow the picture
 
 
 def test_rows_and_layout_classes():

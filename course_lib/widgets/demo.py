@@ -13,9 +13,10 @@ Why a view and not a function that draws a new figure: matplotlib spends 50-300 
 and rasterising a whole figure (ticks, labels, legends), and the picture must follow a slider
 within about 50 ms. A :class:`LiveFigure` draws its static part (axes, ticks, labels, legends)
 once, keeps that raster, and on each update draws only the artists marked *animated* on top of
-it, then sends a PNG to an ``ipywidgets.Image``. Views therefore fix their axis limits up front
-(the axes do not jump while you move a slider, which also reads better); a view that must change
-something static calls ``live.invalidate()`` and pays for one full draw.
+it (their plain texts with PIL, :mod:`course_lib.widgets.fasttext`), then sends a JPEG to a
+:class:`~course_lib.widgets.frame.Frame`, which draws it on a canvas. Views therefore fix their
+axis limits up front (the axes do not jump while you move a slider, which also reads better); a
+view that must change something static calls ``live.invalidate()`` and pays for one full draw.
 
 Tests and ``assert`` cells call ``demo.compute(...)`` directly, or ``demo.set(...)`` to move the
 controls as a person would, and inspect ``demo.last``. Controls listed in ``redraw_only`` only
@@ -43,6 +44,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image as PILImage
 
+from course_lib.widgets import fasttext
+from course_lib.widgets.frame import Frame
+
 #: The CSS of every demo: controls wrap onto new rows in a narrow window, a redraw that takes
 #: longer than a moment dims the picture (the cue that one is pending), and before the notebook
 #: runs (the saved view, not yet connected to a kernel) one line under the picture says so,
@@ -50,8 +54,8 @@ from PIL import Image as PILImage
 _CSS = """<style>
 .course-demo-controls { flex-flow: row wrap; gap: 2px 12px; align-items: center; }
 .course-demo-controls .widget-readout { min-width: 4.5em; }
-.course-demo img { max-width: 100%; height: auto; }
-.course-demo.course-demo-pending img { opacity: 0.45; transition: opacity 0.15s 0.12s; }
+.course-demo canvas { max-width: 100%; height: auto; }
+.course-demo.course-demo-pending canvas { opacity: 0.45; transition: opacity 0.15s 0.12s; }
 .course-demo.course-demo-pending { cursor: progress; }
 .course-demo .jupyter-widgets-disconnected::before,
 .course-demo.jupyter-widgets-disconnected::before { content: none; display: none; }
@@ -87,7 +91,7 @@ def encode_frame(rgba: np.ndarray) -> bytes:
 
 
 class LiveFigure:
-    """A matplotlib figure drawn once and then updated in place, rendered to PNG bytes.
+    """A matplotlib figure drawn once and then updated in place, rendered to an RGBA raster.
 
     ``LiveFigure(ncols, nrows, width=..., height=...)`` makes a grid of axes (``live.axes``, a
     flat array; ``live.ax`` is the first). Create the static artists as usual; create the ones
@@ -105,6 +109,7 @@ class LiveFigure:
         width: float = 4.2,
         height: float = 3.6,
         dpi: float | None = None,
+        fast_text: bool = True,
         **subplot_kw: Any,
     ) -> None:
         for name, value in (("ncols", ncols), ("nrows", nrows)):
@@ -121,6 +126,8 @@ class LiveFigure:
         self._animated: list[Artist] = []
         self._background: Any = None
         self.full_draws = 0  # how many times the static part was drawn (tests read it)
+        #: animated plain texts drawn by PIL (:mod:`course_lib.widgets.fasttext`), not by Agg
+        self.fast_text = fast_text
 
     def animate(self, *artists: Artist) -> Any:
         """Mark artists as redrawn on every update; returns the artist (or the tuple)."""
@@ -152,10 +159,14 @@ class LiveFigure:
         else:
             self.canvas.restore_region(self._background)
         renderer = self.canvas.get_renderer()
+        raster = np.asarray(renderer.buffer_rgba())  # a view: PIL's text and Agg share it
         for artist in self._animated:
             if artist.get_visible() and artist.figure is not None:
-                artist.draw(renderer)
-        return np.array(self.canvas.buffer_rgba())
+                if self.fast_text and fasttext.supported(artist):
+                    fasttext.draw_text(artist, raster, self.fig.dpi)
+                else:
+                    artist.draw(renderer)
+        return np.array(raster)
 
     def close(self) -> None:
         """Release the raster (the figure is not registered with pyplot: nothing else to do)."""
@@ -212,7 +223,7 @@ class Demo:
         self._alt = alt
         self.play = play
         self._play_interval = play.interval if play is not None else None
-        self.image = W.Image(format="jpeg")
+        self.image = Frame()
         self.image.add_class("course-demo-figure")
         self.output = self.image  # older code and tests look for .output
         extra = list(extra)
@@ -275,8 +286,9 @@ class Demo:
         if render:
             self.view.update(self.last, self.values)
             self.frame = self.view.live.render()
-            self.image.value = encode_frame(self.frame)
-            self.image.layout.width = f"{self.frame.shape[1]}px"  # 100 % zoom; shrinks if narrow
+            with self.image.hold_sync():  # one message: the picture and its words together
+                self.image.value = encode_frame(self.frame)
+                self.image.alt = self.alt
         self.last_redraw_s = time.perf_counter() - t0
         if render:
             self._redraw_s[recompute] = self.last_redraw_s
