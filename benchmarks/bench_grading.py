@@ -29,7 +29,7 @@ from course_lib.instructor import grade  # noqa: E402
 
 def _submissions(folder: Path, name: str, n: int) -> list[Path]:
     solution = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
-    blank = nbformat.read(ROOT / "exercises" / f"{name}.ipynb", as_version=4)
+    blank = nbformat.read(ROOT / "exercises" / f"{name}_exercises.ipynb", as_version=4)
     partly = nbformat.from_dict(json.loads(json.dumps(blank)))
     solved = 0
     for cell in partly.cells:

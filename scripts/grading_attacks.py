@@ -50,7 +50,7 @@ def build(folder: Path) -> int:
         return 2
     ctx = ga.AttackContext.create(folder)
     solution = nbformat.read(ROOT / "solutions" / f"{ga.ASSIGNMENT}.ipynb", as_version=4)
-    blank = nbformat.read(ROOT / "exercises" / f"{ga.ASSIGNMENT}.ipynb", as_version=4)
+    blank = nbformat.read(ROOT / "exercises" / f"{ga.ASSIGNMENT}_exercises.ipynb", as_version=4)
     ga.prepare(ctx, solution, blank)
     for attack in ga.ATTACKS:
         ga.write_submission(attack, ctx, solution, blank)

@@ -11,11 +11,13 @@ One table, ``COURSE`` below, is the course's order. From it this script writes
 - in every lecture, solution and exercise notebook, a header cell (where the notebook sits, the
   previous and next notebooks, its exercises) and a footer cell (what to do next), both tagged
   ``course-nav`` and replaced on every run;
-- links for the code-span paths the prose already names (`` `exercises/ch01_perceptron.ipynb` ``,
-  `` `ch07a_rnn_basics` ``), so that a student clicks instead of typing.
+- links for the code-span paths the prose already names
+  (`` `exercises/ch01_perceptron_exercises.ipynb` ``, `` `ch07a_rnn_basics` ``), so that a
+  student clicks instead of typing.
 
-Links are relative (``ch02a_shallow_models.ipynb``, ``../exercises/ch01_perceptron.ipynb``): they
-open in JupyterLab, and a static site that maps ``.ipynb`` to ``.html`` keeps them working.
+Links are relative (``ch02a_shallow_models.ipynb``,
+``../exercises/ch01_perceptron_exercises.ipynb``): they open in JupyterLab, and a static site
+that maps ``.ipynb`` to ``.html`` keeps them working.
 Exercise notebooks are generated from solutions (``course_lib.instructor.exercises``): run that
 after this.
 """
@@ -28,6 +30,8 @@ import re
 import sys
 from pathlib import Path
 from typing import NamedTuple
+
+from course_lib.instructor.exercises import EXERCISE_SUFFIX, exercise_name
 
 ROOT = Path(__file__).resolve().parents[1]
 NAV_TAG = "course-nav"
@@ -162,6 +166,11 @@ def _gap_note(e: Entry, nxt: Entry | None) -> str:
     return f" (the book's chapters {names} are not in the course yet: see the course map)"
 
 
+def _ex(e: Entry) -> str:
+    """The exercise notebook's file name: ch01_perceptron -> ch01_perceptron_exercises.ipynb."""
+    return exercise_name(f"{e.stem}.ipynb")
+
+
 def header(i: int, kind: str) -> str:
     """The first cell of a notebook: where it sits and its neighbours."""
     e = COURSE[i]
@@ -175,7 +184,7 @@ def header(i: int, kind: str) -> str:
             parts.append(f"← [{_label(prev)}]({prev.stem}.ipynb)")
         if nxt:
             parts.append(f"[{_label(nxt)}]({nxt.stem}.ipynb) →")
-        parts.append(f"[its exercises](../exercises/{e.stem}.ipynb)")
+        parts.append(f"[its exercises](../exercises/{_ex(e)})")
     else:
         parts.append(f"exercises for lecture {i + 1} of {len(COURSE)}")
         parts.append(f"[the lecture: {_label(e)}](../notebooks/{e.stem}.ipynb)")
@@ -190,8 +199,8 @@ def footer(i: int, kind: str) -> str:
     lines = ["---", ""]
     if kind == "lecture":
         lines.append(
-            f"**Now:** the exercises of this notebook, [exercises/{e.stem}.ipynb]"
-            f"(../exercises/{e.stem}.ipynb); each one checks itself."
+            f"**Now:** the exercises of this notebook, [exercises/{_ex(e)}]"
+            f"(../exercises/{_ex(e)}); each one checks itself."
         )
     else:
         lines.append(f"**Back to** [the lecture notebook](../notebooks/{e.stem}.ipynb).")
@@ -214,7 +223,7 @@ def start_page() -> dict:
     for i, e in enumerate(COURSE, 1):
         rows.append(
             f"| {i} | {e.chapter} | [**{_label(e)}**]({e.stem}.ipynb)<br>{e.learn}"
-            f"<br><small>{e.sources}</small> | [exercises](../exercises/{e.stem}.ipynb) "
+            f"<br><small>{e.sources}</small> | [exercises](../exercises/{_ex(e)}) "
             f"| {e.minutes} |"
         )
     coming = "\n".join(f"- **Chapter {c}: {t}**, {where}." for c, t, where in COMING)
@@ -291,17 +300,19 @@ _STEMS = "|".join(re.escape(e.stem) for e in COURSE)
 
 
 def link_code_spans(source: str, kind: str) -> str:
-    """Turn `exercises/ch01_perceptron.ipynb` and `ch07a_rnn_basics` code spans into links."""
+    """Turn `exercises/ch01_perceptron_exercises.ipynb` and `ch07a_rnn_basics` code spans into
+    links (an older `exercises/ch01_perceptron.ipynb` gets the exercise file's name)."""
     up = "" if kind == "lecture" else "../notebooks/"
 
     def ex(m: re.Match) -> str:
-        return f"[`exercises/{m.group(1)}.ipynb`](../exercises/{m.group(1)}.ipynb)"
+        name = f"{m.group(1)}{EXERCISE_SUFFIX}.ipynb"
+        return f"[`exercises/{name}`](../exercises/{name})"
 
     def lec(m: re.Match) -> str:
         return f"[`{m.group(1)}`]({up}{m.group(1)}.ipynb)"
 
     # only code spans that are not already link text (no "[" just before)
-    source = re.sub(rf"(?<!\[)`exercises/({_STEMS})\.ipynb`", ex, source)
+    source = re.sub(rf"(?<!\[)`exercises/({_STEMS})(?:{EXERCISE_SUFFIX})?\.ipynb`", ex, source)
     source = re.sub(rf"(?<!\[)`(?:notebooks/)?({_STEMS})(?:\.ipynb)?`(?!\])", lec, source)
     return source
 

@@ -80,7 +80,7 @@ def executed_exercise(solution: Path, tmp_path_factory: pytest.TempPathFactory):
     if solution not in _executed:
         nb = exercises.generate_notebook(nbformat.read(solution, as_version=4), solution.name)
         folder = tmp_path_factory.mktemp(solution.stem)
-        nbformat.write(nb, folder / solution.name)
+        nbformat.write(nb, folder / exercises.exercise_name(solution.name))
         km = KernelManager(kernel_name=THIS_PYTHON, kernel_spec_manager=_CurrentEnvKernelSpecs())
         client = NotebookClient(
             nb,
@@ -98,11 +98,11 @@ def executed_exercise(solution: Path, tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_exercise_exists_and_is_in_sync(solution: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    exercise = ROOT / exercises.EXERCISES_DIR / solution.name
+    exercise = ROOT / exercises.EXERCISES_DIR / exercises.exercise_name(solution.name)
     assert exercise.exists(), f"{exercise} is missing: run `make exercises`"
     status = exercises.main(["--check", "--root", str(ROOT), solution.name])
     output = capsys.readouterr()
-    assert status == 0, f"exercises/{solution.name} is out of sync:\n{output.out}{output.err}"
+    assert status == 0, f"exercises/{exercise.name} is out of sync:\n{output.out}{output.err}"
 
 
 # ------------------------------------------------------------------------------ (b)

@@ -23,6 +23,7 @@ from course_lib.instructor.exercises import (
 )
 
 NAME = "ch01_demo.ipynb"
+EX_NAME = "ch01_demo_exercises.ipynb"  # what solutions/NAME generates in exercises/
 
 SOLVED_FUNCTION = """\
 def add(a, b):
@@ -157,13 +158,15 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
 
     root = make_repo(tmp_path, solution)
     assert run(root) == 0
-    written = (root / "exercises" / NAME).read_bytes()
+    written = (root / "exercises" / EX_NAME).read_bytes()
     assert written == first.encode("utf-8")
     # byte-for-byte what nbformat.write produces for the same notebook
-    nbformat.write(nbformat.read(root / "exercises" / NAME, as_version=4), tmp_path / "again.ipynb")
+    nbformat.write(
+        nbformat.read(root / "exercises" / EX_NAME, as_version=4), tmp_path / "again.ipynb"
+    )
     assert (tmp_path / "again.ipynb").read_bytes() == written
     assert run(root) == 0
-    assert (root / "exercises" / NAME).read_bytes() == written
+    assert (root / "exercises" / EX_NAME).read_bytes() == written
 
 
 def test_content_hash_ignores_outputs_but_not_sources() -> None:
@@ -182,7 +185,7 @@ def test_content_hash_ignores_outputs_but_not_sources() -> None:
 def test_check_detects_missing_and_stale(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     root = make_repo(tmp_path)
     assert run(root, "--check") == 1
-    assert "missing: exercises/ch01_demo.ipynb" in capsys.readouterr().out
+    assert "missing: exercises/ch01_demo_exercises.ipynb" in capsys.readouterr().out
     assert not (root / "exercises").exists()  # --check writes nothing
 
     assert run(root) == 0
@@ -192,16 +195,16 @@ def test_check_detects_missing_and_stale(tmp_path: Path, capsys: pytest.CaptureF
     solution.cells[3].source = "assert add(2, 2) == 4"
     nbformat.write(annotate(solution)[0], root / "solutions" / NAME)
     capsys.readouterr()
-    before = (root / "exercises" / NAME).read_bytes()
+    before = (root / "exercises" / EX_NAME).read_bytes()
     assert run(root, "--check") == 1
-    assert "differs: exercises/ch01_demo.ipynb (out of date" in capsys.readouterr().out
-    assert (root / "exercises" / NAME).read_bytes() == before
+    assert "differs: exercises/ch01_demo_exercises.ipynb (out of date" in capsys.readouterr().out
+    assert (root / "exercises" / EX_NAME).read_bytes() == before
 
 
 def test_check_passes_when_only_outputs_differ(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
     assert run(root) == 0
-    target = root / "exercises" / NAME
+    target = root / "exercises" / EX_NAME
     nb = nbformat.read(target, as_version=4)
     nb.cells[2].outputs = [new_output("stream", name="stdout", text="ran\n")]
     nbformat.write(nb, target)
@@ -219,8 +222,8 @@ def test_unedited_stale_exercise_is_regenerated(
     capsys.readouterr()
 
     assert run(root) == 0
-    assert "updated: exercises/ch01_demo.ipynb" in capsys.readouterr().out
-    regenerated = nbformat.read(root / "exercises" / NAME, as_version=4)
+    assert "updated: exercises/ch01_demo_exercises.ipynb" in capsys.readouterr().out
+    regenerated = nbformat.read(root / "exercises" / EX_NAME, as_version=4)
     assert regenerated.cells[-1].source == "print('new cell')"
     assert list((root / "exercises").glob("*.bak-*")) == []
     assert run(root, "--check") == 0
@@ -229,9 +232,9 @@ def test_unedited_stale_exercise_is_regenerated(
 def test_up_to_date_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     root = make_repo(tmp_path)
     assert run(root) == 0
-    assert "created: exercises/ch01_demo.ipynb" in capsys.readouterr().out
+    assert "created: exercises/ch01_demo_exercises.ipynb" in capsys.readouterr().out
     assert run(root, "ch01_demo") == 0
-    assert "up to date: exercises/ch01_demo.ipynb" in capsys.readouterr().out
+    assert "up to date: exercises/ch01_demo_exercises.ipynb" in capsys.readouterr().out
 
 
 def test_edited_exercise_is_refused_then_forced(
@@ -239,7 +242,7 @@ def test_edited_exercise_is_refused_then_forced(
 ) -> None:
     root = make_repo(tmp_path)
     assert run(root) == 0
-    target = root / "exercises" / NAME
+    target = root / "exercises" / EX_NAME
     student = nbformat.read(target, as_version=4)
     student.cells[1].source = "def add(a, b):\n    return a + b  # my answer\n"
     nbformat.write(student, target)
@@ -253,7 +256,8 @@ def test_edited_exercise_is_refused_then_forced(
     assert run(root) == 1
     err = capsys.readouterr().err
     assert (
-        "exercises/ch01_demo.ipynb has been edited since it was generated; not overwritten" in err
+        "exercises/ch01_demo_exercises.ipynb has been edited since it was generated; "
+        "not overwritten" in err
     )
     assert "Use --force to regenerate" in err
     assert target.read_bytes() == edited
@@ -264,7 +268,7 @@ def test_edited_exercise_is_refused_then_forced(
 
     assert run(root, "--force") == 0
     out = capsys.readouterr().out
-    backups = list((root / "exercises").glob(f"{NAME}.bak-*"))
+    backups = list((root / "exercises").glob(f"{EX_NAME}.bak-*"))
     assert len(backups) == 1
     assert backups[0].read_bytes() == edited
     assert f"kept as exercises/{backups[0].name}" in out
@@ -279,10 +283,10 @@ def test_edited_exercise_is_refused_then_forced(
 def test_exercise_without_record_counts_as_edited(tmp_path: Path) -> None:
     root = make_repo(tmp_path)
     (root / "exercises").mkdir()
-    nbformat.write(new_notebook(cells=[new_code_cell("mine = 1")]), root / "exercises" / NAME)
-    before = (root / "exercises" / NAME).read_bytes()
+    nbformat.write(new_notebook(cells=[new_code_cell("mine = 1")]), root / "exercises" / EX_NAME)
+    before = (root / "exercises" / EX_NAME).read_bytes()
     assert run(root) == 1
-    assert (root / "exercises" / NAME).read_bytes() == before
+    assert (root / "exercises" / EX_NAME).read_bytes() == before
 
 
 def test_bad_markers_exit_nonzero_with_message(
@@ -297,7 +301,7 @@ def test_bad_markers_exit_nonzero_with_message(
         "solutions/ch01_demo.ipynb, cell 1 (grade_id 'add-code', defines add()): unbalanced"
         in capsys.readouterr().err
     )
-    assert not (root / "exercises" / NAME).exists()
+    assert not (root / "exercises" / EX_NAME).exists()
 
 
 def test_orphan_exercise_fails_check(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -306,6 +310,36 @@ def test_orphan_exercise_fails_check(tmp_path: Path, capsys: pytest.CaptureFixtu
     nbformat.write(new_notebook(), root / "exercises" / "ch09_gone.ipynb")
     assert run(root, "--check") == 1
     assert "orphaned: exercises/ch09_gone.ipynb" in capsys.readouterr().out
+
+
+def test_an_exercise_under_its_old_name_is_reported_and_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Exercises were named like their solutions before they got the _exercises suffix: a copy
+    under the old name is a student's or an instructor's file, never deleted."""
+    root = make_repo(tmp_path)
+    assert run(root) == 0
+    old = root / "exercises" / NAME
+    nbformat.write(new_notebook(cells=[new_code_cell("mine = 1")]), old)
+    before = old.read_bytes()
+    assert run(root) == 0  # generating is not blocked by it
+    out = capsys.readouterr().out
+    assert (
+        "orphaned: exercises/ch01_demo.ipynb is the old name; solutions/ch01_demo.ipynb now "
+        "generates exercises/ch01_demo_exercises.ipynb (nothing was deleted)" in out
+    )
+    assert old.read_bytes() == before
+    assert run(root, "--check") == 1
+
+
+def test_names_select_by_solution_or_exercise_file(tmp_path: Path) -> None:
+    root = make_repo(tmp_path)
+    for name in ("ch01_demo", NAME, f"solutions/{NAME}", f"exercises/{EX_NAME}", EX_NAME):
+        assert run(root, name) == 0, name
+    assert (root / "exercises" / EX_NAME).exists()
+    assert exercises.exercise_name(NAME) == EX_NAME
+    assert exercises.solution_name(EX_NAME) == NAME
+    assert exercises.solution_name(NAME) == NAME
 
 
 def test_unknown_name_and_empty_repo(tmp_path: Path) -> None:
@@ -324,7 +358,11 @@ def test_lettered_chapter_notebooks_are_found_and_other_files_ignored(tmp_path: 
         (root / "solutions" / ignored).write_text("{}")
     assert run(root) == 0
     made = sorted(p.name for p in (root / "exercises").iterdir())
-    assert made == ["ch01_demo.ipynb", "ch02a_shallow.ipynb", "ch03b_optim.ipynb"]
+    assert made == [
+        "ch01_demo_exercises.ipynb",
+        "ch02a_shallow_exercises.ipynb",
+        "ch03b_optim_exercises.ipynb",
+    ]
     assert run(root, "--check", "ch02a_shallow") == 0
 
 
@@ -530,7 +568,7 @@ def test_bad_solution_markers_write_nothing(
 ) -> None:
     root = make_repo(tmp_path)
     assert run(root) == 0
-    target = root / "exercises" / NAME
+    target = root / "exercises" / EX_NAME
     generated = target.read_bytes()
     nb = _broken(nbformat.read(root / "solutions" / NAME, as_version=4), variant)
     nb.cells[3].source = "assert add(2, 2) == 4"  # the exercise is out of date as well
@@ -544,7 +582,7 @@ def test_bad_solution_markers_write_nothing(
         assert target.read_bytes() == generated
     assert run(root, "--check") == 1
     assert f"error: {DEMO_CELL}: " in capsys.readouterr().err
-    assert sorted(p.name for p in (root / "exercises").iterdir()) == [NAME]  # no backup either
+    assert sorted(p.name for p in (root / "exercises").iterdir()) == [EX_NAME]  # no backup
 
     target.unlink()
     assert run(root) == 1
@@ -670,7 +708,7 @@ def test_region_in_a_cell_whose_metadata_says_not_solution_is_still_replaced(
     nb.cells[1].metadata["nbgrader"].update(solution=False, locked=True)
     nbformat.write(nb, path)
     assert run(root) == 0
-    exercise = nbformat.read(root / "exercises" / NAME, as_version=4)
+    exercise = nbformat.read(root / "exercises" / EX_NAME, as_version=4)
     assert "result = a + b" not in exercise.cells[1].source
     assert "raise NotImplementedError" in exercise.cells[1].source
     capsys.readouterr()

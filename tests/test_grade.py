@@ -229,7 +229,7 @@ EXPECTED: dict[str, tuple[dict[str, float], str]] = {}  # file -> (points, what)
 @pytest.fixture(scope="module")
 def graded(course: Path, tmp_path_factory: pytest.TempPathFactory):
     solution = nbformat.read(course / "solutions" / f"{NAME}.ipynb", as_version=4)
-    blank = nbformat.read(course / "exercises" / f"{NAME}.ipynb", as_version=4)
+    blank = nbformat.read(course / "exercises" / f"{NAME}_exercises.ipynb", as_version=4)
     subs = tmp_path_factory.mktemp("submissions")
 
     def write(name: str, nb) -> None:
@@ -420,7 +420,7 @@ def test_reasons_say_what_went_wrong(graded) -> None:
     assert "square: not attempted" in partly and "add" not in partly
     assert "not a notebook" in reasons(graded, "garbage_ch99_demo.ipynb")
     assert "not a notebook" in reasons(graded, "list_ch99_demo.ipynb")
-    assert "exercises/ch98_other.ipynb" in reasons(graded, "otherchapter_ch99_demo.ipynb")
+    assert "exercises/ch98_other_exercises.ipynb" in reasons(graded, "otherchapter_ch99_demo.ipynb")
     assert "add: the code cell for `add` is missing" in reasons(graded, "deleted_ch99_demo.ipynb")
     assert "square" in reasons(graded, "renamed_ch99_demo.ipynb")
     assert "not defined" in reasons(graded, "renamed_ch99_demo.ipynb")
@@ -535,6 +535,13 @@ def test_feedback_pages(graded) -> None:
         ("subs/submitted/frank/ch01_perceptron/ch01_perceptron.ipynb", "frank"),
         ("subs/ch01_perceptron.ipynb", None),
         ("subs/ch01_perceptron (copy).ipynb", None),
+        # the exercise file's own name, as students hand it in
+        ("subs/alice_ch01_perceptron_exercises.ipynb", "alice"),
+        ("subs/ch01_perceptron_exercises-bob smith.ipynb", "bob smith"),
+        ("subs/erin/ch01_perceptron_exercises.ipynb", "erin"),
+        ("subs/ch01_perceptron_exercises.ipynb", None),
+        ("subs/final_mary_jane_ch01_perceptron_exercises.ipynb", "mary jane"),
+        ("subs/mary_jane_ch01_perceptron.ipynb", "mary_jane"),
     ],
 )
 def test_identify(path: str, expected: str | None) -> None:
@@ -553,7 +560,7 @@ def test_load_assignment_reads_points_titles_and_hidden_tests(course: Path) -> N
     assert a.exercises[1].title == "Exercise 2 · mul"
     assert "assert mul(4, 5) == 20" in a.exercises[1].test_source
     assert "HIDDEN" not in a.exercises[1].test_source
-    exercise = (course / "exercises" / f"{NAME}.ipynb").read_text()
+    exercise = (course / "exercises" / f"{NAME}_exercises.ipynb").read_text()
     assert "mul(4, 5)" not in exercise  # students never see hidden tests
 
 
@@ -601,7 +608,7 @@ def test_chapter_1_perfect_empty_and_partly_right(tmp_path: Path) -> None:
     """The real ch01 exercises: the solution earns every point, the blank exercise none, and a
     student who solved three exercises earns exactly their points (hidden tests included)."""
     solution = nbformat.read(ROOT / "solutions" / f"{CH01}.ipynb", as_version=4)
-    blank = nbformat.read(ROOT / "exercises" / f"{CH01}.ipynb", as_version=4)
+    blank = nbformat.read(ROOT / "exercises" / f"{CH01}_exercises.ipynb", as_version=4)
     solved = ("perceptron_epoch", "sigmoid_prime", "tanh_prime")
     partly = nbformat.from_dict(json.loads(json.dumps(blank)))
     for name in solved:

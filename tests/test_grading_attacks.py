@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = nbformat.read(ROOT / "solutions" / f"{ga.ASSIGNMENT}.ipynb", as_version=4)
-BLANK = nbformat.read(ROOT / "exercises" / f"{ga.ASSIGNMENT}.ipynb", as_version=4)
+BLANK = nbformat.read(ROOT / "exercises" / f"{ga.ASSIGNMENT}_exercises.ipynb", as_version=4)
 AUDIT_ROWS = {f"A{n}" for n in (14, 15, 16, 17, 18, 19, 21, 23, 24, 25, 28, 29, 31, 33)}
 BY_NAME = {attack.name: attack for attack in ga.ATTACKS}
 

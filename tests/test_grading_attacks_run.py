@@ -82,7 +82,7 @@ def run(tmp_path_factory: pytest.TempPathFactory):
         tmp_path_factory.mktemp("attacks"), loopback_port=listener.getsockname()[1]
     )
     solution = nbformat.read(ROOT / "solutions" / f"{ga.ASSIGNMENT}.ipynb", as_version=4)
-    blank = nbformat.read(ROOT / "exercises" / f"{ga.ASSIGNMENT}.ipynb", as_version=4)
+    blank = nbformat.read(ROOT / "exercises" / f"{ga.ASSIGNMENT}_exercises.ipynb", as_version=4)
     ga.prepare(ctx, solution, blank)
     for attack in ga.ATTACKS:
         ga.write_submission(attack, ctx, solution, blank)

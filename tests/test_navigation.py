@@ -39,7 +39,8 @@ def test_start_page_links_every_lecture_and_its_exercises():
     assert [e.stem + ".ipynb" for e in navigation.COURSE] == lectures, "COURSE lists every lecture"
     for name in lectures:
         assert f"]({name})" in text, f"the start page does not link {name}"
-        assert f"](../exercises/{name})" in text, "the start page does not link its exercises"
+        exercise = name.replace(".ipynb", "_exercises.ipynb")
+        assert f"](../exercises/{exercise})" in text, "the start page does not link its exercises"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.stem}")
@@ -66,11 +67,15 @@ def test_each_notebook_opens_with_where_it_sits_and_ends_with_what_next(path: Pa
 
 def test_code_spans_become_links_once():
     once = navigation.link_code_spans(
-        "see `ch07a_rnn_basics` and `exercises/ch01_perceptron.ipynb`", "lecture"
+        "see `ch07a_rnn_basics` and `exercises/ch01_perceptron_exercises.ipynb`", "lecture"
     )
     assert once == (
         "see [`ch07a_rnn_basics`](ch07a_rnn_basics.ipynb) and "
-        "[`exercises/ch01_perceptron.ipynb`](../exercises/ch01_perceptron.ipynb)"
+        "[`exercises/ch01_perceptron_exercises.ipynb`](../exercises/ch01_perceptron_exercises.ipynb)"
+    )
+    # the exercises' name before they got the suffix is linked under the new name
+    assert navigation.link_code_spans("`exercises/ch01_perceptron.ipynb`", "lecture") == (
+        "[`exercises/ch01_perceptron_exercises.ipynb`](../exercises/ch01_perceptron_exercises.ipynb)"
     )
     assert navigation.link_code_spans(once, "lecture") == once  # idempotent
     assert "../notebooks/ch07a" in navigation.link_code_spans("`ch07a_rnn_basics`", "solution")

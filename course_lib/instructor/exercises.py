@@ -1,7 +1,7 @@
 """Generate the exercise notebooks in ``exercises/`` from the solution notebooks in ``solutions/``.
 
 ``solutions/`` is the single source: every ``solutions/chNN_*.ipynb`` becomes
-``exercises/<same name>``, with
+``exercises/chNN_*_exercises.ipynb`` (see :func:`exercise_name`), with
 
 - in code cells, every region from a line ``### BEGIN SOLUTION`` to a line ``### END SOLUTION``
   (both included) replaced, at the indentation of the BEGIN line, by::
@@ -68,6 +68,21 @@ SOLUTIONS_DIR = "solutions"
 EXERCISES_DIR = "exercises"
 NOTEBOOK_GLOB = "ch[0-9][0-9]*_*.ipynb"  # ch01_perceptron, ch02a_shallow_models, ...
 SOLUTION_ONLY_TAG = "solution-only"
+#: ``solutions/ch01_perceptron.ipynb`` becomes ``exercises/ch01_perceptron_exercises.ipynb``: in
+#: JupyterLab a tab shows only the file name, and a lecture and its exercises open side by side.
+EXERCISE_SUFFIX = "_exercises"
+
+
+def exercise_name(solution_name: str) -> str:
+    """The exercise notebook's file name for a solution notebook's (``ch01_x.ipynb`` ->
+    ``ch01_x_exercises.ipynb``)."""
+    return f"{solution_name.removesuffix('.ipynb')}{EXERCISE_SUFFIX}.ipynb"
+
+
+def solution_name(exercise_name: str) -> str:
+    """The inverse of :func:`exercise_name`; a name without the suffix comes back unchanged."""
+    return f"{exercise_name.removesuffix('.ipynb').removesuffix(EXERCISE_SUFFIX)}.ipynb"
+
 
 CODE_BEGIN = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[ \t]*$")
 CODE_END = re.compile(r"^[ \t]*### END SOLUTION[ \t]*$")
@@ -640,7 +655,7 @@ def _select(solutions: list[Path], names: Sequence[str]) -> list[Path]:
     by_stem = {path.stem: path for path in solutions}
     chosen = []
     for name in names:
-        stem = Path(name).name.removesuffix(".ipynb")
+        stem = solution_name(Path(name).name).removesuffix(".ipynb")
         if stem not in by_stem:
             raise SystemExit(f"error: no solution notebook {SOLUTIONS_DIR}/{stem}.ipynb")
         chosen.append(by_stem[stem])
@@ -712,8 +727,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems = 0
     for solution_path in selected:
         name = solution_path.name
-        target = exercises_dir / name
-        shown = f"{EXERCISES_DIR}/{name}"
+        target = exercises_dir / exercise_name(name)
+        shown = f"{EXERCISES_DIR}/{target.name}"
         solution_nb = nbformat.read(solution_path, as_version=4)
         if args.check and (missing := annotation_problems(solution_nb)):
             print(
@@ -772,13 +787,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"updated: {shown}")
 
     if not args.names:
-        expected = {path.name for path in solutions}
+        expected = {exercise_name(path.name) for path in solutions}
+        sources = {path.name for path in solutions}
         for orphan in sorted(exercises_dir.glob(NOTEBOOK_GLOB)) if exercises_dir.is_dir() else []:
-            if orphan.name not in expected:
+            if orphan.name in expected:
+                continue
+            source = solution_name(orphan.name)
+            if source in sources:  # the name exercises had before they got their suffix
                 print(
-                    f"orphaned: {EXERCISES_DIR}/{orphan.name} has no {SOLUTIONS_DIR}/{orphan.name}"
+                    f"orphaned: {EXERCISES_DIR}/{orphan.name} is the old name; "
+                    f"{SOLUTIONS_DIR}/{source} now generates {EXERCISES_DIR}/"
+                    f"{exercise_name(source)} (nothing was deleted)"
                 )
-                problems += args.check
+            else:
+                print(f"orphaned: {EXERCISES_DIR}/{orphan.name} has no {SOLUTIONS_DIR}/{source}")
+            problems += args.check
 
     if problems:
         verb = "out of sync" if args.check else "not generated"

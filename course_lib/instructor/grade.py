@@ -261,7 +261,7 @@ def identify(path: Path, nb: Any, assignment: str, roots: Sequence[Path]) -> str
     stem = path.name.removesuffix(".ipynb")
     rest = stem.replace(assignment, " ")
     rest = re.sub(r"(?i)^ch\d\d[a-z]?(?=[_\- ]|$)", " ", rest.strip(_SEPARATORS))
-    rest = rest.strip(_SEPARATORS)
+    rest = _strip_generic(rest.strip(_SEPARATORS))
     if rest and rest.lower() not in _GENERIC:
         return _clean(rest)
     resolved_roots = {r.resolve() for r in roots}
@@ -272,6 +272,20 @@ def identify(path: Path, nb: Any, assignment: str, roots: Sequence[Path]) -> str
         if name != assignment and name.lower() not in _GENERIC:
             return _clean(name)
     return None
+
+
+def _strip_generic(rest: str) -> str:
+    """``alice_exercises`` -> ``alice`` (the exercise file is ``ch01_x_exercises.ipynb``), and
+    the same for the other generic words at either end; a name made only of them stays."""
+    words = [w for w in re.split(f"[{re.escape(_SEPARATORS)}]+", rest) if w]
+    start, end = 0, len(words)
+    while end - start > 1 and words[end - 1].lower() in _GENERIC:
+        end -= 1
+    while end - start > 1 and words[start].lower() in _GENERIC:
+        start += 1
+    if (start, end) == (0, len(words)):
+        return rest  # nothing generic at the ends: the name as written
+    return " ".join(words[start:end])
 
 
 def _clean(name: str) -> str:
@@ -750,7 +764,11 @@ def grade_notebook(
     theirs = {_grade_id(c) or c.get("id") for c in submission.cells if isinstance(c, dict)}
     other = Path(origin).stem if isinstance(origin, str) and origin else ""
     if (other and other != assignment.name) or not (assignment.cell_keys & theirs):
-        what = f"exercises/{other}.ipynb" if other else "a notebook without this assignment's cells"
+        what = (
+            f"exercises/{exercises.exercise_name(other)}"
+            if other
+            else "a notebook without this assignment's cells"
+        )
         why = f"wrong notebook: this is {what}, not {assignment.name}"
         return _zero(assignment, why), [why], [], submission
 
