@@ -9,6 +9,9 @@ an error or anything on stderr and that every widget rendered again. Then every 
 every interactive figure is moved from the keyboard, several times, and the time from the key
 press to the new picture on screen (decoded and painted) is recorded: the table is printed and
 written to ``build/widget_latency.md`` (it is measured, not asserted: CI machines are loaded).
+Beside them, in the same page, a *floor*: a slider whose kernel side only swaps two prepared
+frames, so that its latency is Jupyter's message path and the browser's drawing alone, the
+part no view or computation can remove.
 A screenshot of each notebook goes to ``build/screenshots/`` (not committed). Run with
 ``make browser-test``.
 """
@@ -111,6 +114,30 @@ def _wait(condition, timeout: float, what: str, page=None) -> None:
         time.sleep(0.25)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _latency_summary():
+    """After every notebook: the median of the controls' medians against the floor's, appended
+    to the table and printed."""
+    yield
+    if not LATENCY.exists():
+        return
+    controls, floor = [], []
+    for line in LATENCY.read_text().splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) >= 5 and cells[4].isdigit():
+            (floor if cells[2].startswith("floor") else controls).append(int(cells[4]))
+    if not controls:
+        return
+    summary = (
+        f"\nMedian of the {len(controls)} controls' medians: {statistics.median(controls):.0f} ms "
+        f"(target 50 ms); median of the {len(floor)} floors (no kernel work): "
+        f"{statistics.median(floor) if floor else float('nan'):.0f} ms.\n"
+    )
+    with LATENCY.open("a") as out:
+        out.write(summary)
+    print(summary)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_in_jupyterlab(lab, page, path: Path) -> None:
     n_code, n_widgets = _stored(path)
@@ -184,7 +211,10 @@ def test_notebook_runs_in_jupyterlab(lab, page, path: Path) -> None:
         "cs => cs.map(c => c.getAttribute('aria-label') || '')"
     )
     assert len(labels) == n_demos and all(len(x) > 20 for x in labels), labels
-    _record_latency(path.stem, _measure_latency(page))
+    results = _measure_latency(page)
+    _run_new_cell(page, _FLOOR_CELL, _next_prompt(page))
+    results.append((0, "floor: no kernel work", _measure_floor(page)))
+    _record_latency(path.stem, results)
     _menu(page, "Kernel", "Shut Down Kernel")  # free the memory before the next notebook
     print(f"{path.name}: {n_code} cells ran in {seconds:.1f} s, {n_widgets} widget view(s)")
 
@@ -378,6 +408,45 @@ def _measure_latency(page) -> list[tuple[int, str, list[float]]]:
     return results
 
 
+# The floor: a slider and a Frame of a lecture figure's size whose kernel side only swaps two
+# JPEGs encoded beforehand (no computation, no drawing, no encoding).
+_FLOOR_CELL = """import ipywidgets as _W
+import numpy as _np
+from course_lib.widgets.demo import encode_frame as _enc
+from course_lib.widgets.frame import Frame as _Frame
+_pics = [_enc(_np.full((380, 900, 4), v, _np.uint8)) for v in (255, 230)]
+_floor = _Frame(value=_pics[0])
+_floor_s = _W.IntSlider(0, 0, 1000, description='floor', continuous_update=False)
+_floor_s.observe(lambda ch: setattr(_floor, 'value', _pics[ch['new'] % 2]), names='value')
+_floor_box = _W.VBox([_floor_s, _floor])
+_floor_box.add_class('course-floor')
+_floor_box"""
+
+
+def _next_prompt(page) -> int:
+    numbers = [int(p[1:-2]) for p in _prompts(page) if re.fullmatch(r"\[\d+\]:", p)]
+    return max(numbers, default=0) + 1
+
+
+def _measure_floor(page) -> list[float]:
+    """Latencies (ms) of the floor slider, timed as the figures' controls are."""
+    box = page.locator(".course-floor").last
+    box.scroll_into_view_if_needed()
+    box.evaluate(_INSTALL)
+    handle = box.locator(".noUi-handle")
+    times = []
+    for _ in range(2 * PRESSES):
+        n = box.evaluate("d => d.__lat.length")
+        handle.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            "([d, n]) => d.__lat.length > n", arg=[box.element_handle(), n], polling=100
+        )
+        times.append(box.evaluate("d => d.__lat[d.__lat.length - 1]"))
+        page.wait_for_timeout(150)
+    return times
+
+
 def _record_latency(stem: str, results) -> None:
     LATENCY.parent.mkdir(parents=True, exist_ok=True)
     if not LATENCY.exists():
@@ -390,7 +459,7 @@ def _record_latency(stem: str, results) -> None:
         if times:
             med = statistics.median(times)
             lines.append(
-                f"| {stem} | {k} | {label} | {len(times)} | {med:.0f} | "
+                f"| {stem} | {k or '-'} | {label} | {len(times)} | {med:.0f} | "
                 f"{min(times):.0f}–{max(times):.0f} |"
             )
         else:
