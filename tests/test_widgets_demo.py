@@ -113,6 +113,14 @@ def test_frame_is_a_jpeg_and_the_saved_picture_a_png_with_alt_text():
     assert demo.image.alt == "The line y = -0.5 x."  # the words follow the picture
 
 
+def test_labels_are_never_cut():
+    long = W.FloatSlider(description="a long description of the control")
+    narrow = W.IntSlider(description="n", style={"description_width": "30px"})  # chosen: kept
+    demo = Demo({"a": long, "show": narrow}, lambda a: a, LineView(), redraw_only={"show"})
+    assert demo.controls["a"].style.description_width == "initial"
+    assert demo.controls["show"].style.description_width == "30px"
+
+
 def test_rows_and_layout_classes():
     controls = {n: W.IntSlider() for n in "abcd"}
     demo = Demo(controls, lambda **v: 0, LineView().__class__(), rows=[["a", "b"], ["c", "d"]])

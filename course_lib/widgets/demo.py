@@ -238,6 +238,11 @@ class Demo:
             if missing:
                 raise ValueError(f"Demo: rows leave out control(s) {sorted(missing)}.")
             row_widgets[-1].extend(extra)
+        for control in self.controls.values():
+            # a label as wide as its words ("temperature T", not "temperat..."): the rows wrap
+            style = getattr(control, "style", None)
+            if style is not None and getattr(style, "description_width", None) == "":
+                style.description_width = "initial"
         boxes = []
         for row in row_widgets:
             box = W.HBox(row)
