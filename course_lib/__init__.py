@@ -14,6 +14,14 @@ One module per course concept:
 - :mod:`course_lib.gradcheck`: finite differences and the relative error of a gradient.
 - :mod:`course_lib.optim`: optimizers with optax's contract, Newton, conjugate gradients.
 - :mod:`course_lib.deepnets`: depth statistics, initialization, batch-normalized training.
+- :mod:`course_lib.generalization`: minimum-norm least squares, polynomial fits with a traced
+  degree, the Monte-Carlo bias–variance decomposition, learning curves, k-fold cross-validation.
+- :mod:`course_lib.regularization`: weight decay, input noise = L2, L1 by subgradient and ISTA,
+  hidden-unit L1, early stopping and its ridge equivalence.
+- :mod:`course_lib.ensembles`, :mod:`course_lib.dropout`, :mod:`course_lib.pretraining`: bagging
+  and subsampling, dropout and the exact sub-network ensemble, greedy layer-wise pretraining.
+- :mod:`course_lib.regularized_autoencoders`, :mod:`course_lib.vae`: sparse (top-k), de-noising
+  and contractive autoencoders, the linear DAE as shrunk PCA; the variational autoencoder.
 - :mod:`course_lib.rnn`: RNNs with hand-written BPTT, echo-state networks, LSTM and GRU.
 - :mod:`course_lib.cnn`: convolution and its backward pass, pooling, a LeNet.
 - :mod:`course_lib.plotting`: figures the notebooks share (matplotlib, never inside traced code).

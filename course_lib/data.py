@@ -217,6 +217,26 @@ def digits() -> Dataset:
     return Dataset(X, jnp.asarray(bunch.target, dtype=jnp.int32))
 
 
+def breast_cancer() -> Dataset:
+    r"""The 569 Wisconsin breast-cancer biopsies bundled with scikit-learn (UCI WDBC), offline.
+
+    Each row holds 30 real measurements of cell nuclei (radius, texture, ...), on very different
+    scales: standardize them with the *training* part's mean and spread before training. The
+    label is $+1$ for benign (357 rows) and $-1$ for malignant (212), the $\pm1$ convention of
+    the binary linear models. The rows are in scikit-learn's order; shuffle with
+    :func:`train_test_split`.
+
+    Returns:
+        ``Dataset(X: (569, 30) float, y: (569,) float in {-1, +1})``.
+    """
+    from sklearn.datasets import load_breast_cancer  # imported here: only this loader needs it
+
+    bunch = load_breast_cancer()
+    dtype = jnp.result_type(float)
+    X = jnp.asarray(bunch.data, dtype=dtype)
+    return Dataset(X, jnp.asarray(2.0 * bunch.target - 1.0, dtype=dtype))
+
+
 def english_text() -> str:
     r"""About 0.46 MB of real English prose that ships with every CPython: the help topics of
     :mod:`pydoc_data.topics` (the Python reference manual's text), joined in sorted key order.

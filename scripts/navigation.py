@@ -97,6 +97,41 @@ COURSE: tuple[Entry, ...] = (
         "1 h + 1 h",
     ),
     Entry(
+        "ch04a_bias_variance",
+        4,
+        "Overfitting and the bias–variance trade-off",
+        "Aggarwal §1.4, §4.1–4.3",
+        "zero-error fits that disagree, the minimum-norm one; bias² + variance + noise measured; "
+        "model capacity, learning curves, the winner's curse of model selection",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch04b_penalties",
+        4,
+        "Penalties and early stopping",
+        "Aggarwal §4.4, §4.6",
+        "weight decay, input noise = L2, L1 and exact zeros, penalties on hidden units, "
+        "early stopping as an L2 penalty",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch04c_ensembles_dropout",
+        4,
+        "Ensembles, dropout and pretraining",
+        "Aggarwal §4.5, §4.7",
+        "bagging and the 1/e out-of-bag fraction, dropout by hand, the weight-scaling rule, "
+        "greedy layer-wise pretraining",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch04d_regularized_autoencoders",
+        4,
+        "Regularized autoencoders and the VAE",
+        "Aggarwal §4.10",
+        "sparse, de-noising and contractive autoencoders; a variational autoencoder on digits",
+        "1½ h + 1½ h",
+    ),
+    Entry(
         "ch07a_rnn_basics",
         7,
         "Recurrent networks: unfolding and BPTT",
@@ -132,7 +167,6 @@ COURSE: tuple[Entry, ...] = (
 
 #: The book's chapters the course does not cover yet, and where they will go.
 COMING = (
-    (4, "Teaching deep learners to generalize", "after chapter 3"),
     (5, "Radial basis function networks", "after chapter 4"),
     (6, "Restricted Boltzmann machines", "after chapter 5"),
     (9, "Deep reinforcement learning", "after chapter 8"),

@@ -386,6 +386,14 @@ from course_lib.checks.embeddings import (  # noqa: E402
     optimal_encoder,
     sgns_example_update,
 )
+from course_lib.checks.ensembles import (  # noqa: E402
+    dropout_forward,
+    equicorrelated_variance,
+    geometric_mean_prediction,
+    oob_fraction,
+    stage_reconstruction_loss,
+    weight_scaled_prediction,
+)
 from course_lib.checks.gated import (  # noqa: E402
     beam_step,
     bigram_cross_entropy,
@@ -394,6 +402,17 @@ from course_lib.checks.gated import (  # noqa: E402
     lstm_step,
     softmax_with_temperature,
     surprising_positions,
+)
+from course_lib.checks.generalization import (  # noqa: E402
+    bias_variance_terms,
+    bottleneck_rank,
+    collapse_linear_stack,
+    collinear_dataset,
+    kfold_indices,
+    learning_curve,
+    min_norm_solution,
+    pick_on_validation,
+    polynomial_features,
 )
 from course_lib.checks.linear_models import (  # noqa: E402
     mistake_factor,
@@ -432,6 +451,24 @@ from course_lib.checks.recurrent import (  # noqa: E402
     rescale_spectral_radius,
     rnn_forward,
     sigmoid_fixed_point,
+)
+from course_lib.checks.regularization import (  # noqa: E402
+    early_stopping,
+    gd_shrinkage,
+    hidden_l1_delta,
+    noise_equivalent_ridge,
+    perceptron_decay_step,
+    ridge_sweep,
+    soft_threshold,
+    weight_decay_step,
+)
+from course_lib.checks.regularized_autoencoders import (  # noqa: E402
+    cae_penalty,
+    cae_penalty_relu,
+    gaussian_kl,
+    masking_noise,
+    negative_elbo,
+    top_k_activation,
 )
 
 __all__ = [
@@ -474,6 +511,12 @@ __all__ = [
     "layer_grad_norms",
     "sigmoid_chain_grad",
     "xavier_std",
+    "dropout_forward",
+    "equicorrelated_variance",
+    "geometric_mean_prediction",
+    "oob_fraction",
+    "stage_reconstruction_loss",
+    "weight_scaled_prediction",
     "max_product_grad",
     "pairwise_products_grad",
     "product_neuron_grads",
@@ -495,12 +538,26 @@ __all__ = [
     "convolution_matrix",
     "maxpool_backward",
     "vgg_sizes_and_params",
+    "early_stopping",
+    "gd_shrinkage",
+    "hidden_l1_delta",
+    "noise_equivalent_ridge",
+    "perceptron_decay_step",
+    "ridge_sweep",
+    "soft_threshold",
+    "weight_decay_step",
     "bptt_grads",
     "esn_readout",
     "jacobian_norms",
     "rescale_spectral_radius",
     "rnn_forward",
     "sigmoid_fixed_point",
+    "cae_penalty",
+    "cae_penalty_relu",
+    "gaussian_kl",
+    "masking_noise",
+    "negative_elbo",
+    "top_k_activation",
     "beam_step",
     "bigram_cross_entropy",
     "cell_path_jacobian",
@@ -508,4 +565,13 @@ __all__ = [
     "lstm_step",
     "softmax_with_temperature",
     "surprising_positions",
+    "bias_variance_terms",
+    "bottleneck_rank",
+    "collapse_linear_stack",
+    "collinear_dataset",
+    "kfold_indices",
+    "learning_curve",
+    "min_norm_solution",
+    "pick_on_validation",
+    "polynomial_features",
 ]
