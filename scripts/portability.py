@@ -10,6 +10,12 @@ whose asserts or stored outputs change with the level would fail on some student
     python scripts/portability.py --isa default        # no cap (what make test runs)
     python scripts/portability.py notebooks/ch01_perceptron.ipynb --isa AVX2
     python scripts/portability.py --isa NUDGED         # random draws nudged by 2 ulps
+    python scripts/portability.py --isa SSE4_2+NUDGED  # both at once (CI)
+
+``SSE4_2+NUDGED`` (any ISA level joined to NUDGED with ``+``) runs both perturbations in one
+pass: half the time of running them one after the other, which is what CI does. A cell that
+changes under either one changes under both together (the two cannot cancel out to the last
+printed digit except by chance); to tell which one it was, run them separately.
 
 ``NUDGED`` is a level of another kind, for what the CPU at hand cannot show: CPUs differ in more
 than their instruction set (an AMD AVX2 laptop rounded differently from this machine capped at
@@ -97,11 +103,22 @@ def supported_levels() -> list[str]:
     return [level for level, flag in LEVELS.items() if flag in flags]
 
 
+def _isa_part(level: str) -> str:
+    """The instruction-set part of a level: ``SSE4_2+NUDGED`` -> ``SSE4_2``."""
+    return level.split("+")[0]
+
+
+def _is_nudged(level: str) -> bool:
+    """Whether a level nudges the random draws: ``NUDGED`` or ``<ISA>+NUDGED``."""
+    return NUDGED in level.split("+")
+
+
 def xla_flags_for(level: str, base: str) -> str:
     """``base`` (the caller's XLA_FLAGS) with the cap for ``level``; any earlier cap removed."""
     kept = [f for f in base.split() if not f.startswith("--xla_cpu_max_isa")]
-    if level in LEVELS:
-        kept.append(f"--xla_cpu_max_isa={level}")
+    isa = _isa_part(level)
+    if isa in LEVELS:
+        kept.append(f"--xla_cpu_max_isa={isa}")
     return " ".join(kept)
 
 
@@ -131,7 +148,7 @@ def run_level(level: str, paths: list[str], workers: int, python: str) -> tuple[
     report.unlink(missing_ok=True)
     env = dict(os.environ)
     env["XLA_FLAGS"] = xla_flags_for(level, os.environ.get("XLA_FLAGS", ""))
-    if level == NUDGED:
+    if _is_nudged(level):
         startup = OUT_DIR / "ipython" / "profile_default" / "startup"
         startup.mkdir(parents=True, exist_ok=True)
         (startup / "00_nudge.py").write_text(NUDGE_STARTUP)
@@ -202,13 +219,22 @@ def main(argv: list[str] | None = None) -> int:
         levels = []
         for level in args.isa:
             level = level.upper() if level.lower() != DEFAULT else DEFAULT
-            level = re.sub(r"^SSE4\.?2$", "SSE4_2", level)
-            if level not in (DEFAULT, NUDGED, *LEVELS):
+            level = re.sub(r"^SSE4\.?2(?=$|\+)", "SSE4_2", level)
+            combined = level.count("+") == 1 and level.endswith(f"+{NUDGED}")
+            if level not in (DEFAULT, NUDGED, *LEVELS) and not (
+                combined and _isa_part(level) in LEVELS
+            ):
                 parser.error(
                     f"--isa: unknown level {level!r}; expected one of {DEFAULT}, {NUDGED}, "
                     + ", ".join(LEVELS)
+                    + f", or an ISA level joined to {NUDGED} with + (SSE4_2+{NUDGED})"
                 )
-            if level in LEVELS and level not in supported:
+            isa = _isa_part(level)
+            if combined and isa not in supported:
+                # the cap cannot apply here, the nudge still can
+                print(f"== portability: {level}: this CPU does not support {isa}; {NUDGED} only")
+                level = NUDGED
+            elif isa in LEVELS and isa not in supported:
                 # e.g. .ci/run's SSE4_2 on an ARM machine: say so, and go on with the rest
                 print(
                     f"== portability: skipping {level}: this CPU does not support it (it "

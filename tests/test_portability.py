@@ -101,6 +101,36 @@ def test_nudged_adds_no_isa_cap_and_runs_after_the_cpu_levels(monkeypatch, tmp_p
     assert ran == ["SSE4_2", "AVX", "NUDGED"]
 
 
+def test_a_combined_level_caps_the_isa_and_nudges(monkeypatch, tmp_path):
+    """SSE4_2+NUDGED (what CI runs): the cap of its ISA part, and the nudge's start-up file."""
+    assert (
+        portability.xla_flags_for("SSE4_2+NUDGED", "--foo --xla_cpu_max_isa=AVX")
+        == "--foo --xla_cpu_max_isa=SSE4_2"
+    )
+    assert portability._is_nudged("SSE4_2+NUDGED") and portability._is_nudged("NUDGED")
+    assert not portability._is_nudged("SSE4_2") and not portability._is_nudged("AVX2")
+    ran = []
+    monkeypatch.setattr(
+        portability, "run_level", lambda level, *a: (ran.append(level), ({}, 0.0))[1]
+    )
+    monkeypatch.setattr(portability, "OUT_DIR", tmp_path)
+    monkeypatch.setattr(portability, "supported_levels", lambda: ["SSE4_2", "AVX"])
+    assert portability.main(["--isa", "sse4.2+nudged", "AVX"]) == 0
+    assert ran == ["SSE4_2+NUDGED", "AVX"]
+    # where the cap cannot apply (an ARM laptop), the nudge still runs
+    ran.clear()
+    monkeypatch.setattr(portability, "supported_levels", lambda: [])
+    assert portability.main(["--isa", "SSE4_2+NUDGED"]) == 0
+    assert ran == ["NUDGED"]
+
+
+@pytest.mark.parametrize("bad", ["NUDGED+SSE4_2", "SSE4_2+AVX", "AVX3+NUDGED", "SSE4_2+NUDGED+X"])
+def test_a_malformed_combined_level_is_an_error(bad):
+    with pytest.raises(SystemExit) as err:
+        portability.main(["--isa", bad])
+    assert err.value.code == 2
+
+
 def test_the_nudge_moves_every_float_draw_by_about_two_ulps_and_leaves_integers():
     """The start-up file's code, run in a fresh interpreter, in float32 and float64.
 
