@@ -10,9 +10,7 @@ Their numbers are tested beside the library they show (tests/test_generalization
 test_regularization.py, test_ensembles.py, test_vae.py and test_regularized_autoencoders.py).
 """
 
-import contextlib
 import functools
-import io
 
 import matplotlib
 
@@ -22,34 +20,22 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from widget_views import (  # noqa: E402, F401 (course_style: an autouse fixture)
+    build_quietly,
+    check_controls,
+    check_fits_and_words,
+    course_style,
+)
 
 from course_lib import (  # noqa: E402
     data,
     ensembles,
     generalization,
     linear_models,
-    plotting,
     regularization,
     vae,
     widgets,
 )
-
-_COMPILES = [0]
-
-
-def _count(event: str, duration: float, **kwargs) -> None:
-    if event == "/jax/core/compile/backend_compile_duration":
-        _COMPILES[0] += 1
-
-
-jax.monitoring.register_event_duration_secs_listener(_count)
-
-
-@pytest.fixture(autouse=True)
-def _course_style():
-    with matplotlib.rc_context():
-        plotting.style()  # dpi 90, as in the notebooks
-        yield
 
 
 @functools.cache
@@ -89,38 +75,17 @@ CASES = {
 
 def _build(name):
     build, moves = CASES[name]
-    with contextlib.redirect_stdout(io.StringIO()):
-        return build(), moves
+    return build_quietly(build), moves
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_every_control_changes_the_picture_and_nothing_recompiles(name):
-    """From the defaults, each move of each control changes the frame (so the defaults leave
-    every control something visible to do); the static part is drawn once for all of them."""
-    demo, moves = _build(name)
-    demo.set(**{c: v[0] for c, v in moves.items()})  # every setting once: any compile is here
-    demo.set(**{c: demo.controls[c].value for c in moves})  # no-op
-    demo, moves = _build(name)  # again from the defaults
-    before = _COMPILES[0]
-    for control, values in moves.items():
-        for value in values:
-            previous = demo.frame.copy()
-            demo.set(**{control: value})
-            assert not np.array_equal(demo.frame, previous), f"{control} = {value} changed nothing"
-    assert _COMPILES[0] == before, f"{_COMPILES[0] - before} compilation(s) while moving"
-    assert demo.view.live.full_draws == 1  # only the animated artists were redrawn
+    check_controls(*CASES[name])
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_the_picture_fits_jupyterlab_and_has_words(name):
-    demo, _ = _build(name)
-    height, width = demo.frame.shape[:2]
-    assert width <= plotting.MAX_WIDTH * 90 + 1, f"{width} px is wider than MAX_WIDTH at dpi 90"
-    assert demo.frame[..., :3].min() < 50  # something dark was drawn (text, lines)
-    alt = demo.alt
-    assert isinstance(alt, str) and len(alt) > 60 and alt.rstrip().endswith(".")
-    bundle, meta = demo._repr_mimebundle_()
-    assert bundle["image/png"] and meta["image/png"]["alt"] == alt
+    check_fits_and_words(_build(name)[0])
 
 
 @pytest.mark.parametrize("name", list(CASES))
