@@ -819,6 +819,33 @@ def lstm_section(steps: int, rounds: int, peak: float) -> list[str]:
     ) + _verdict(times, base)
 
 
+def transformer_section(steps: int, rounds: int) -> list[str]:
+    """The ch10b character transformer's step against the same model in Flax nnx
+    (``bench_transformer.py``: the parameters are copied across and the losses and attention
+    outputs checked equal before timing)."""
+    import bench_transformer
+
+    V, batches, params = bench_transformer.setup()
+    lines = []
+    if bench_transformer.nnx is not None:
+        got = bench_transformer.check_against_flax(V, params, batches[0])
+        lines += [
+            f"Same parameters in both: loss {got['loss']:.6f} (course_lib) and "
+            f"{got['loss_flax']:.6f} (Flax); multi-head attention outputs agree to "
+            f"{got['mha_rel_err']:.1e} (relative).",
+            "",
+        ]
+    times = interleaved(bench_transformer.runners(V, params, batches), steps, rounds)
+    _keep("transformer", times)
+    base = "course_lib transformer_lm.train_step"
+    b = bench_transformer
+    return (
+        lines
+        + table(times, base, per_step=b.BATCH * b.SEQ, unit="characters/s")
+        + _verdict(times, base)
+    )
+
+
 def _lstm_flax(ids, V: int, args) -> Runner:
     from course_lib import language_model as lm
 
@@ -1177,6 +1204,13 @@ def main(argv: list[str] | None = None) -> int:
     print("LSTM ...", file=sys.stderr)
     lines += ["## Character-LSTM training step (V = 103, hidden 128, 64 × 32 characters)", ""]
     lines += [*lstm_section(max(4, steps // 2), rounds, peak), ""]
+    print("transformer ...", file=sys.stderr)
+    lines += [
+        "## Character-transformer training step (ch10b: V = 103, d 64, 2 blocks, 4 heads, "
+        "32 × 32 characters)",
+        "",
+    ]
+    lines += [*transformer_section(max(4, steps // 2), rounds), ""]
     print("NumPy ...", file=sys.stderr)
     lines += ["## LeNet and char-LSTM training steps against NumPy by hand", ""]
     lines += [

@@ -24,6 +24,13 @@ One module per course concept:
   and contractive autoencoders, the linear DAE as shrunk PCA; the variational autoencoder.
 - :mod:`course_lib.rnn`: RNNs with hand-written BPTT, echo-state networks, LSTM and GRU.
 - :mod:`course_lib.cnn`: convolution and its backward pass, pooling, a LeNet.
+- :mod:`course_lib.attention`, :mod:`course_lib.memory`: soft and hard attention, Luong's scores,
+  an encoder–decoder with attention; the sorting game and content-addressed memory.
+- :mod:`course_lib.transformer`, :mod:`course_lib.transformer_lm`: scaled dot-product and
+  multi-head attention, positions, causal masks, layer norm; a character transformer.
+- :mod:`course_lib.gan`, :mod:`course_lib.minimax`: GANs on toy data; gradient descent–ascent.
+- :mod:`course_lib.competitive`, :mod:`course_lib.som`: competitive learning, vector
+  quantization, online k-means; Kohonen self-organizing maps.
 - :mod:`course_lib.plotting`: figures the notebooks share (matplotlib, never inside traced code).
 - :mod:`course_lib.widgets`: ipywidgets demos whose callbacks are plain, testable functions.
 - :mod:`course_lib.checks`: self-checks that exercise notebooks call with a student's function.

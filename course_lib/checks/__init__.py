@@ -342,6 +342,14 @@ def _passed(ex: Exercise, count: int) -> None:
 
 
 # The chapters' checks (imported last: they use the machinery above).
+from course_lib.checks.attention import (  # noqa: E402
+    attend_tokens,
+    content_read,
+    luong_score,
+    reinforce_gradient,
+    soft_attention,
+    sorting_step,
+)
 from course_lib.checks.backprop import (  # noqa: E402
     max_product_grad,
     pairwise_products_grad,
@@ -359,6 +367,14 @@ from course_lib.checks.cnn_training import (  # noqa: E402
     max_pool_reshape,
     occlusion_drop,
     saliency_map,
+)
+from course_lib.checks.competitive import (  # noqa: E402
+    lattice_coords,
+    online_kmeans_step,
+    som_step,
+    storage_bits,
+    vq_winner,
+    wta_step,
 )
 from course_lib.checks.convolution import (  # noqa: E402
     conv1d_padded,
@@ -393,6 +409,14 @@ from course_lib.checks.ensembles import (  # noqa: E402
     oob_fraction,
     stage_reconstruction_loss,
     weight_scaled_prediction,
+)
+from course_lib.checks.gan import (  # noqa: E402
+    discriminator_loss,
+    game_values,
+    gda,
+    generator_loss,
+    modes_covered,
+    optimal_discriminator,
 )
 from course_lib.checks.gated import (  # noqa: E402
     beam_step,
@@ -469,6 +493,14 @@ from course_lib.checks.regularized_autoencoders import (  # noqa: E402
     masking_noise,
     negative_elbo,
     top_k_activation,
+)
+from course_lib.checks.transformer import (  # noqa: E402
+    block_param_count,
+    causal_mask,
+    layer_norm,
+    scaled_dot_product_attention,
+    sinusoidal_positions,
+    split_heads,
 )
 
 __all__ = [
@@ -574,4 +606,28 @@ __all__ = [
     "min_norm_solution",
     "pick_on_validation",
     "polynomial_features",
+    "luong_score",
+    "soft_attention",
+    "reinforce_gradient",
+    "attend_tokens",
+    "content_read",
+    "sorting_step",
+    "scaled_dot_product_attention",
+    "causal_mask",
+    "sinusoidal_positions",
+    "layer_norm",
+    "split_heads",
+    "block_param_count",
+    "game_values",
+    "gda",
+    "discriminator_loss",
+    "generator_loss",
+    "optimal_discriminator",
+    "modes_covered",
+    "wta_step",
+    "vq_winner",
+    "storage_bits",
+    "online_kmeans_step",
+    "lattice_coords",
+    "som_step",
 ]

@@ -56,8 +56,17 @@ _EXPORTS: dict[str, str] = {
     "race_bowl": "optim",
     "race_cache_size": "optim",
     "spectral_radius_explorer": "rnn",
+    "SOMPlayback": "som",
+    "som_player": "som",
     "temperature_explorer": "language_model",
     "Demo": "demo",
+    "AttentionPatterns": "transformer",
+    "attention_pattern_explorer": "transformer",
+    "gan_replay": "gan",
+    "gda_explorer": "gan",
+    "ReadResult": "attention",
+    "content_read_explorer": "attention",
+    "read_cache_size": "attention",
 }
 
 __all__ = sorted(_EXPORTS)
