@@ -163,6 +163,42 @@ COURSE: tuple[Entry, ...] = (
         "a LeNet on real digits, learned filters, feature maps, saliency and occlusion",
         "1 h + 1½ h",
     ),
+    Entry(
+        "ch10a_attention",
+        10,
+        "Attention and external memory",
+        "Aggarwal §10.1–10.3",
+        "soft attention as a weighted average, Luong's scores, an attention matrix that finds the "
+        "alignment, hard attention by REINFORCE, memory read by content",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch10b_transformer",
+        10,
+        "Self-attention and a small transformer",
+        "Aggarwal §10.2.2, §7.3.1; Vaswani et al. (2017)",
+        "scaled dot-product and multi-head attention, positional encodings, causal masks, "
+        "a character-level transformer against ch07b's LSTM",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch10c_gans",
+        10,
+        "Generative adversarial networks",
+        "Aggarwal §10.4, Exercises 10.5–10.6",
+        "the minimax game on a ring of Gaussians, mode collapse measured, the non-saturating loss, "
+        "a conditional GAN, gradient descent–ascent on sin(x + y)",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch10d_competitive",
+        10,
+        "Competitive learning and Kohonen maps",
+        "Aggarwal §10.5",
+        "winner-take-all, vector quantization and its storage, k-means as competitive learning, "
+        "self-organizing maps on square and hexagonal lattices",
+        "1½ h + 1½ h",
+    ),
 )
 
 #: The book's chapters the course does not cover yet, and where they will go.
@@ -170,7 +206,6 @@ COMING = (
     (5, "Radial basis function networks", "after chapter 4"),
     (6, "Restricted Boltzmann machines", "after chapter 5"),
     (9, "Deep reinforcement learning", "after chapter 8"),
-    (10, "Advanced topics: attention, GANs, Kohonen maps", "after chapter 9"),
 )
 
 
@@ -197,6 +232,8 @@ def _gap_note(e: Entry, nxt: Entry | None) -> str:
         return ""
     missing = [c for c in COMING if e.chapter < c[0] < nxt.chapter]
     names = ", ".join(str(c[0]) for c in missing)
+    if len(missing) == 1:
+        return f" (the book's chapter {names} is not in the course yet: see the course map)"
     return f" (the book's chapters {names} are not in the course yet: see the course map)"
 
 

@@ -50,3 +50,14 @@ def test_every_figure_has_alt_text(path: Path):
     # counts (and names) the images without it; its lab template ignores alt for now
     html, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
     assert "No description has been provided for this image" not in html
+
+
+@pytest.mark.parametrize("path", EXECUTED, ids=IDS)
+def test_no_warning_or_error_in_committed_outputs(path: Path):
+    """A student who opens a committed notebook sees no warning and no traceback (nbval does
+    not compare stderr, so a warning would otherwise only show in the browser test)."""
+    for i, cell in enumerate(_code(path)):
+        for out in cell.get("outputs", []):
+            assert out.get("output_type") != "error", f"code cell {i} stores an error"
+            text = "".join(out.get("text", "")) if out.get("name") == "stderr" else ""
+            assert not text, f"code cell {i} stores stderr output: {text[:300]}"
