@@ -32,6 +32,9 @@ KERNEL_NAME := dl-course
 # Extra arguments: make test PYTEST_ARGS="-k ch01"; make lab LAB_ARGS="--port 8899".
 PYTEST_ARGS ?=
 LAB_ARGS ?=
+# The browser test runs two notebooks at a time (two JupyterLab servers, two Chromiums; README
+# "Maintainers" gives the times). BROWSER_JOBS=1 runs them one by one and prints as it goes.
+BROWSER_JOBS ?= 2
 
 .PHONY: help setup venv lab test lint check-exercises pytest execute exercises exercises-force grade lock \
 	browser-test bench portability sandbox \
@@ -89,8 +92,8 @@ browser-test: setup
 	  echo "       or point CHROMIUM at a Chromium or Chrome binary: make browser-test CHROMIUM=/path" >&2; \
 	  exit 1; \
 	fi
-	@echo "== browser-test: every lecture notebook in JupyterLab in headless Chromium"
-	$(PY) -m pytest e2e -p no:cacheprovider -p no:xdist -v -s $(BROWSER_ARGS)
+	@echo "== browser-test: every lecture notebook in JupyterLab in headless Chromium, $(BROWSER_JOBS) at a time"
+	$(PY) -m pytest e2e -p no:cacheprovider -v $(if $(filter 1,$(BROWSER_JOBS)),-p no:xdist -s,-n $(BROWSER_JOBS) --dist load) $(BROWSER_ARGS)
 	@echo "== browser-test: screenshots in build/screenshots/"
 
 # ---------------------------------------------------------------------------- portability

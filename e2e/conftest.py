@@ -15,6 +15,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+LATENCY = ROOT / "build" / "widget_latency.md"  # the latency table test_jupyterlab.py fills
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -167,3 +169,41 @@ def page(browser, tmp_path: Path):
         yield pg
     finally:
         context.close()
+
+
+# The latency table is one per run, also when `-n 2` spreads the notebooks over two workers
+# (`make browser-test` does, BROWSER_JOBS=2): the main process begins it, the workers append their
+# rows, and the main process sums it up at the end.
+def _main_process(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if _main_process(session.config):
+        LATENCY.parent.mkdir(parents=True, exist_ok=True)
+        LATENCY.write_text(
+            "| notebook | figure | control | presses | median ms | min–max ms |\n"
+            "| --- | --- | --- | --- | --- | --- |\n"
+        )
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """The median of the controls' medians against the floor's, appended to the table and
+    printed."""
+    if not _main_process(config) or not LATENCY.exists():
+        return
+    controls, floor = [], []
+    for line in LATENCY.read_text().splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) >= 5 and cells[4].isdigit():
+            (floor if cells[2].startswith("floor") else controls).append(int(cells[4]))
+    if not controls:
+        return
+    summary = (
+        f"Median of the {len(controls)} controls' medians: {statistics.median(controls):.0f} ms "
+        f"(target 50 ms); median of the {len(floor)} floors (no kernel work): "
+        f"{statistics.median(floor) if floor else float('nan'):.0f} ms."
+    )
+    with LATENCY.open("a") as out:
+        out.write(f"\n{summary}\n")
+    terminalreporter.write_line(summary)

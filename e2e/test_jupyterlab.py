@@ -31,9 +31,8 @@ SCREENSHOTS = ROOT / "build" / "screenshots"
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("ch*.ipynb"))
 START = "00_start_here.ipynb"
-LATENCY = ROOT / "build" / "widget_latency.md"
+LATENCY = ROOT / "build" / "widget_latency.md"  # begun and summed up by conftest.py, one per run
 PRESSES = 5  # key presses timed per control
-LATENCY.unlink(missing_ok=True)  # one table per run
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 RUN_TIMEOUT = 300.0  # seconds for Run All (the slowest notebook takes ~45 s under nbval)
 
@@ -112,30 +111,6 @@ def _wait(condition, timeout: float, what: str, page=None) -> None:
                 page.screenshot(path=str(SCREENSHOTS / "FAILED.png"))  # what the student sees
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
         time.sleep(0.25)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _latency_summary():
-    """After every notebook: the median of the controls' medians against the floor's, appended
-    to the table and printed."""
-    yield
-    if not LATENCY.exists():
-        return
-    controls, floor = [], []
-    for line in LATENCY.read_text().splitlines()[2:]:
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) >= 5 and cells[4].isdigit():
-            (floor if cells[2].startswith("floor") else controls).append(int(cells[4]))
-    if not controls:
-        return
-    summary = (
-        f"\nMedian of the {len(controls)} controls' medians: {statistics.median(controls):.0f} ms "
-        f"(target 50 ms); median of the {len(floor)} floors (no kernel work): "
-        f"{statistics.median(floor) if floor else float('nan'):.0f} ms.\n"
-    )
-    with LATENCY.open("a") as out:
-        out.write(summary)
-    print(summary)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -448,12 +423,6 @@ def _measure_floor(page) -> list[float]:
 
 
 def _record_latency(stem: str, results) -> None:
-    LATENCY.parent.mkdir(parents=True, exist_ok=True)
-    if not LATENCY.exists():
-        LATENCY.write_text(
-            "| notebook | figure | control | presses | median ms | min–max ms |\n"
-            "| --- | --- | --- | --- | --- | --- |\n"
-        )
     lines = []
     for k, label, times in results:
         if times:
@@ -464,6 +433,6 @@ def _record_latency(stem: str, results) -> None:
             )
         else:
             lines.append(f"| {stem} | {k} | {label} | 0 | no redraw seen | |")
-    with LATENCY.open("a") as out:
+    with LATENCY.open("a") as out:  # one write: two workers append whole rows, never mixed
         out.write("".join(line + "\n" for line in lines))
     print("\n".join(lines))
