@@ -17,6 +17,7 @@ from widget_views import (  # noqa: E402, F401 (course_style: an autouse fixture
     build_quietly,
     check_controls,
     check_fits_and_words,
+    check_same_picture,
     course_style,
 )
 
@@ -74,14 +75,7 @@ def test_the_picture_fits_jupyterlab_and_has_words(name):
 def test_same_setting_same_picture():
     """The pasted rasters and animated artists leave nothing behind between frames."""
     for name in ("conv_slider", "temperature_explorer", "spectral_radius_explorer"):
-        demo, moves = _build(name)
-        a = {c: v[0] for c, v in moves.items()}
-        b = {c: v[1] for c, v in moves.items()}
-        demo.set(**a)
-        first = demo.frame.copy()
-        demo.set(**b)
-        demo.set(**a)
-        np.testing.assert_array_equal(demo.frame, first)
+        check_same_picture(*_build(name))
 
 
 def test_conv_slider_step_only_redraws_and_the_window_follows_it():

@@ -1,10 +1,12 @@
 """What every interactive figure of the course must do, shared by the per-chapter widget tests
-(tests/test_widgets_ch04.py, tests/test_widgets_ch07_ch08.py).
+(tests/test_widgets_ch*.py).
 
 - :func:`check_controls`: from the defaults, each move of each control changes the picture, the
   static part is drawn once, and nothing recompiles (counted with a ``jax.monitoring`` listener);
 - :func:`check_fits_and_words`: the picture fits JupyterLab, something dark is drawn, and the
   alt text says in words what it shows and travels with the PNG;
+- :func:`check_same_picture`: a setting drawn again after another gives the same picture (the
+  animated artists and pasted rasters leave nothing behind);
 - :func:`course_style`: the notebooks' matplotlib style (dpi 90) for a test, as a fixture.
 """
 
@@ -78,3 +80,15 @@ def check_fits_and_words(demo, alt_endings: tuple[str, ...] = (".",)) -> None:
     assert isinstance(alt, str) and len(alt) > 60 and alt.rstrip().endswith(alt_endings)
     bundle, meta = demo._repr_mimebundle_()
     assert bundle["image/png"] and meta["image/png"]["alt"] == alt
+
+
+def check_same_picture(demo, moves: dict) -> None:
+    """Setting ``a`` (each control's first value in ``moves``), then ``b`` (the second), then
+    ``a`` again draws exactly the first picture: nothing of ``b`` is left behind."""
+    a = {c: v[0] for c, v in moves.items()}
+    b = {c: v[1] for c, v in moves.items()}
+    demo.set(**a)
+    first = demo.frame.copy()
+    demo.set(**b)
+    demo.set(**a)
+    np.testing.assert_array_equal(demo.frame, first)
