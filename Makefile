@@ -8,6 +8,8 @@
 #   make grade SUBMISSIONS=dir [ASSIGNMENT=ch01_perceptron] [OUT=grades.csv]  autograde notebooks
 #   make sandbox          install bubblewrap, the sandbox each graded submission runs in
 #   make browser-test     run every lecture notebook in JupyterLab in headless Chromium
+#   make site [SOLUTIONS=1]  the course as a static website in build/site (offline; npm for MathJax)
+#   make site-test        build the site, then open every page in headless Chromium (+ axe-core)
 #   make portability [ISA="SSE4_2 AVX"]  notebooks under strict nbval at each XLA:CPU level
 #   make bench            benchmark suite vs NumPy, optax, Flax, PyTorch -> benchmarks/RESULTS.md
 #   make lock             re-resolve requirements.in into requirements.txt + environment.yml
@@ -37,11 +39,11 @@ LAB_ARGS ?=
 BROWSER_JOBS ?= 2
 
 .PHONY: help setup venv lab test lint check-exercises pytest execute exercises exercises-force grade lock \
-	browser-test bench portability sandbox \
+	browser-test chromium site site-js site-test bench portability sandbox \
 	clean distclean
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------------------- environment
 venv: setup
@@ -77,24 +79,61 @@ pytest:
 # we are root (or have password-less sudo); otherwise a message says how. CHROMIUM=/path overrides.
 # Screenshots: build/screenshots/ (not committed).
 BROWSER_ARGS ?=
-browser-test: setup
+browser-test: setup chromium
+	@echo "== browser-test: every lecture notebook in JupyterLab in headless Chromium, $(BROWSER_JOBS) at a time"
+	$(PY) -m pytest e2e/test_jupyterlab.py -p no:cacheprovider -v $(if $(filter 1,$(BROWSER_JOBS)),-p no:xdist -s,-n $(BROWSER_JOBS) --dist load) $(BROWSER_ARGS)
+	@echo "== browser-test: screenshots in build/screenshots/"
+
+chromium:
 	@if [ -n "$${CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then \
 	  :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  echo "== browser-test: installing Debian's chromium (apt-get install chromium)"; \
+	  echo "== chromium: installing Debian's chromium (apt-get install chromium)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-	  echo "== browser-test: installing Debian's chromium (sudo apt-get install chromium)"; \
+	  echo "== chromium: installing Debian's chromium (sudo apt-get install chromium)"; \
 	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else \
-	  echo "error: the browser test needs Chromium, and it is not installed. On Debian or Ubuntu:" >&2; \
+	  echo "error: the browser tests need Chromium, and it is not installed. On Debian or Ubuntu:" >&2; \
 	  echo "         sudo apt-get install chromium" >&2; \
 	  echo "       or point CHROMIUM at a Chromium or Chrome binary: make browser-test CHROMIUM=/path" >&2; \
 	  exit 1; \
 	fi
-	@echo "== browser-test: every lecture notebook in JupyterLab in headless Chromium, $(BROWSER_JOBS) at a time"
-	$(PY) -m pytest e2e -p no:cacheprovider -v $(if $(filter 1,$(BROWSER_JOBS)),-p no:xdist -s,-n $(BROWSER_JOBS) --dist load) $(BROWSER_ARGS)
-	@echo "== browser-test: screenshots in build/screenshots/"
+
+# ---------------------------------------------------------------------------- website
+# The course as a static website (scripts/website.py): the start page, every lecture and the
+# exercises as pages with their notebooks to download; SOLUTIONS=1 adds the solutions (keep such a
+# build private: instructors grade those exercises). Built offline from the committed notebooks
+# into SITE_DIR; the page's JavaScript (MathJax; axe-core for the test) comes from the npm registry,
+# pinned in site/package-lock.json, and is served with the site. Preview:
+#   .venv/bin/python -m http.server -d build/site 8000    (then open http://127.0.0.1:8000)
+# Publish: copy SITE_DIR to any static host (README "The course as a website").
+SOLUTIONS ?=
+SITE_DIR ?= build/site
+SITE_JOBS ?= 2
+site: setup site-js
+	$(PY) scripts/website.py --out $(SITE_DIR) $(if $(filter-out 0,$(SOLUTIONS)),--solutions)
+
+# npm ci installs exactly site/package-lock.json into site/node_modules (about a second).
+site-js:
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "== site: installing Debian's nodejs and npm"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else \
+	    echo "error: make site needs Node.js and npm (Debian or Ubuntu: sudo apt-get install nodejs npm)" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+	@echo "== site: MathJax and axe-core from site/package-lock.json (npm ci)"
+	@cd site && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
+# Serve SITE_DIR on loopback and open every page in headless Chromium, everything outside the
+# site blocked (e2e/test_site.py): loads, math, images and alt text, links, headings, axe-core.
+# Screenshots: build/screenshots/site/; axe's findings: build/site_audit.md.
+site-test: site chromium
+	@echo "== site-test: every page of $(SITE_DIR) in headless Chromium, $(SITE_JOBS) at a time"
+	SITE_DIR=$(SITE_DIR) $(PY) -m pytest e2e/test_site.py -p no:cacheprovider -q -n $(SITE_JOBS) --dist load
 
 # ---------------------------------------------------------------------------- portability
 # The same results on every student's CPU: every lecture and solution notebook under strict

@@ -28,6 +28,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENCY = ROOT / "build" / "widget_latency.md"  # the latency table test_jupyterlab.py fills
+SITE_AUDIT = ROOT / "build" / "site_audit"  # axe's findings per page, from test_site.py
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -178,8 +179,16 @@ def _main_process(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput")
 
 
+def _site_only(config: pytest.Config) -> bool:
+    """Whether this run is the website's test alone (make site-test): it has no latency table."""
+    args = [a.split("::")[0] for a in config.args]
+    return bool(args) and all(Path(a).name == "test_site.py" for a in args)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if _main_process(session.config):
+        shutil.rmtree(SITE_AUDIT, ignore_errors=True)
+    if _main_process(session.config) and not _site_only(session.config):
         LATENCY.parent.mkdir(parents=True, exist_ok=True)
         LATENCY.write_text(
             "| notebook | figure | control | presses | median ms | min–max ms |\n"
@@ -190,7 +199,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     """The median of the controls' medians against the floor's, appended to the table and
     printed."""
-    if not _main_process(config) or not LATENCY.exists():
+    if _main_process(config):
+        _site_audit_summary(terminalreporter)
+    if not _main_process(config) or _site_only(config) or not LATENCY.exists():
         return
     controls, floor = [], []
     for line in LATENCY.read_text().splitlines()[2:]:
@@ -207,3 +218,42 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     with LATENCY.open("a") as out:
         out.write(f"\n{summary}\n")
     terminalreporter.write_line(summary)
+
+
+def _site_audit_summary(terminalreporter) -> None:
+    """axe's findings on every page of the website (test_site.py), one table in
+    build/site_audit.md, and one line printed."""
+    files = sorted(SITE_AUDIT.glob("*.json")) if SITE_AUDIT.is_dir() else []
+    if not files:
+        return
+    import json
+    from collections import Counter
+
+    found: Counter = Counter()
+    pages: Counter = Counter()
+    for f in files:
+        for v in json.loads(f.read_text())["violations"]:
+            found[(v["impact"], v["id"], v["help"])] += v["nodes"]
+            pages[(v["impact"], v["id"], v["help"])] += 1
+    rows = [
+        f"| {impact} | {rule} | {text} | {found[k]} | {pages[k]} |"
+        for k in sorted(
+            found, key=lambda k: ["critical", "serious", "moderate", "minor"].index(k[0])
+        )
+        for impact, rule, text in [k]
+    ]
+    table = (
+        f"axe-core on {len(files)} pages of the website\n\n"
+        "| impact | rule | what it asks | elements | pages |\n| --- | --- | --- | --- | --- |\n"
+        + ("\n".join(rows) if rows else "| none | | | 0 | 0 |")
+        + "\n"
+    )
+    (SITE_AUDIT.parent / "site_audit.md").write_text(table)
+    by_impact = Counter()
+    for (impact, _, _), n in found.items():
+        by_impact[impact] += n
+    terminalreporter.write_line(
+        f"axe-core on {len(files)} pages: "
+        + (", ".join(f"{n} {i}" for i, n in by_impact.items()) if by_impact else "no violations")
+        + " (build/site_audit.md)"
+    )
