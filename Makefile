@@ -10,6 +10,7 @@
 #   make browser-test     run every lecture notebook in JupyterLab in headless Chromium
 #   make site [SOLUTIONS=1]  the course as a static website in build/site (offline; npm for MathJax)
 #   make site-test        build the site, then open every page in headless Chromium (+ axe-core)
+#   make class-test [CLASS_SIZE=30]  a class on JupyterHub on loopback: log in, pull, run, grade
 #   make portability [ISA="SSE4_2 AVX"]  notebooks under strict nbval at each XLA:CPU level
 #   make bench            benchmark suite vs NumPy, optax, Flax, PyTorch -> benchmarks/RESULTS.md
 #   make lock             re-resolve requirements.in into requirements.txt + environment.yml
@@ -39,11 +40,11 @@ LAB_ARGS ?=
 BROWSER_JOBS ?= 2
 
 .PHONY: help setup venv lab test lint check-exercises pytest execute exercises exercises-force grade lock \
-	browser-test chromium site site-js site-test bench portability sandbox \
+	browser-test chromium site site-js site-test class-js class-test bench portability sandbox \
 	clean distclean
 
 help:
-	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,17p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------------------- environment
 venv: setup
@@ -134,6 +135,27 @@ site-js:
 site-test: site chromium
 	@echo "== site-test: every page of $(SITE_DIR) in headless Chromium, $(SITE_JOBS) at a time"
 	SITE_DIR=$(SITE_DIR) $(PY) -m pytest e2e/test_site.py -p no:cacheprovider -q -n $(SITE_JOBS) --dist load
+
+# ---------------------------------------------------------------------------- a class on JupyterHub
+# deploy/: the single-server hub (jupyterhub_config.py), Zero to JupyterHub's values.yaml, and
+# .binder/ for repo2docker; README "A class on JupyterHub". class-js installs the hub's proxy
+# (configurable-http-proxy, from deploy/package-lock.json) into deploy/node_modules.
+class-js:
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "error: the hub's proxy needs Node.js >= 20 and npm (Debian: apt-get install nodejs npm)" >&2; \
+	  exit 1; \
+	fi
+	@echo "== class: configurable-http-proxy from deploy/package-lock.json (npm ci)"
+	@cd deploy && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+
+# The class test (e2e/test_class.py): JupyterHub on loopback with CLASS_SIZE students, each a
+# system user of their own (so it runs as root, as CI does): log in, start a server, nbgitpuller,
+# run ch01's exercises in a kernel, hand in; then course-collect and course-grade. Timings and
+# memory: build/class_report.md.
+CLASS_SIZE ?= 10
+class-test: setup sandbox class-js
+	@echo "== class-test: $(CLASS_SIZE) students on a JupyterHub on loopback"
+	CLASS_SIZE=$(CLASS_SIZE) $(PY) -m pytest e2e/test_class.py -p no:cacheprovider -p no:xdist -v -s
 
 # ---------------------------------------------------------------------------- portability
 # The same results on every student's CPU: every lecture and solution notebook under strict

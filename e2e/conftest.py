@@ -179,16 +179,17 @@ def _main_process(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput")
 
 
-def _site_only(config: pytest.Config) -> bool:
-    """Whether this run is the website's test alone (make site-test): it has no latency table."""
-    args = [a.split("::")[0] for a in config.args]
-    return bool(args) and all(Path(a).name == "test_site.py" for a in args)
+def _runs_the_lab_test(config: pytest.Config) -> bool:
+    """Whether this run includes test_jupyterlab.py, the one that fills the latency table (not
+    make site-test or make class-test)."""
+    args = [a.split("::")[0] for a in config.args] or ["e2e"]
+    return any(Path(a).is_dir() or Path(a).name == "test_jupyterlab.py" for a in args)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     if _main_process(session.config):
         shutil.rmtree(SITE_AUDIT, ignore_errors=True)
-    if _main_process(session.config) and not _site_only(session.config):
+    if _main_process(session.config) and _runs_the_lab_test(session.config):
         LATENCY.parent.mkdir(parents=True, exist_ok=True)
         LATENCY.write_text(
             "| notebook | figure | control | presses | median ms | min–max ms |\n"
@@ -201,7 +202,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     printed."""
     if _main_process(config):
         _site_audit_summary(terminalreporter)
-    if not _main_process(config) or _site_only(config) or not LATENCY.exists():
+    if not _main_process(config) or not _runs_the_lab_test(config) or not LATENCY.exists():
         return
     controls, floor = [], []
     for line in LATENCY.read_text().splitlines()[2:]:

@@ -209,6 +209,41 @@ def setup(
     return 0
 
 
+#: The course kernel's environment on a shared machine (a JupyterHub, a container image): JAX's
+#: compilation cache in each user's home (Jupyter fills in ${HOME} when the kernel starts). A
+#: cache shared between students would let one student's files be loaded as compiled code into
+#: another's kernel. deploy/jupyterhub_config.py writes the same.
+HUB_KERNEL_ENV = {
+    "JAX_COMPILATION_CACHE_DIR": "${HOME}/.cache/dl-course/jax",
+    "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+}
+
+
+def image(root: Path = ROOT, *, dry_run: bool = False) -> int:
+    """Set up *this* Python environment for a class (repo2docker's postBuild, .binder/): the
+    packages are already installed from requirements.txt; add course_lib, the course kernel with
+    a per-user JAX cache, and the same JupyterLab settings as ``setup``."""
+    prefix = Path(sys.prefix)
+    py = Path(sys.executable)
+    say(f"== image: setting up {prefix} for a class")
+    pip = [py, "-m", "pip", "--disable-pip-version-check", "install", "--no-cache-dir"]
+    if run([*pip, "--quiet", "--no-deps", "-e", "."], cwd=root, dry_run=dry_run):
+        return _failed("pip install -e .")
+    kernel = [py, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME]
+    kernel += ["--display-name", KERNEL_DISPLAY]
+    for name, value in HUB_KERNEL_ENV.items():
+        kernel += ["--env", name, value]
+    if run(kernel, cwd=root, dry_run=dry_run):
+        return _failed("registering the kernel")
+    if not dry_run:
+        disable_nbgrader(prefix)
+        _write_json(
+            prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json", LAB_OVERRIDES
+        )
+    say("== image: done")
+    return 0
+
+
 def _failed(step: str) -> int:
     print(
         f"error: setup failed while {step} (see pip's messages above); nothing was stamped,\n"
@@ -370,8 +405,12 @@ def main(argv: list[str] | None = None) -> int:
         "Works wherever Python 3.11 does (Windows: py -3.11 scripts\\course.py lab).",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{setup,lab,test}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{setup,lab,test,image}")
     sub.add_parser("setup", help="create or update .venv (a no-op when nothing changed)")
+    sub.add_parser(
+        "image",
+        help="set up the running Python for a class image (repo2docker's postBuild, .binder/)",
+    )
     p_lab = sub.add_parser("lab", help="set up, then open JupyterLab on the course's start page")
     p_lab.add_argument(
         "lab_args",
@@ -401,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "setup":
         return setup(dry_run=args.dry_run)
+    if args.command == "image":
+        return image(dry_run=args.dry_run)
     if args.command == "lab":
         return lab(extra=args.lab_args, dry_run=args.dry_run)
     return test(only=args.only, pytest_args=args.pytest_args, dry_run=args.dry_run)
