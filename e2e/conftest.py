@@ -179,17 +179,17 @@ def _main_process(config: pytest.Config) -> bool:
     return not hasattr(config, "workerinput")
 
 
-def _runs_the_lab_test(config: pytest.Config) -> bool:
-    """Whether this run includes test_jupyterlab.py, the one that fills the latency table (not
-    make site-test or make class-test)."""
+def _runs(config: pytest.Config, test_file: str) -> bool:
+    """Whether this run includes ``test_file`` (all of e2e/ includes every file)."""
     args = [a.split("::")[0] for a in config.args] or ["e2e"]
-    return any(Path(a).is_dir() or Path(a).name == "test_jupyterlab.py" for a in args)
+    return any(Path(a).is_dir() or Path(a).name == test_file for a in args)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if _main_process(session.config):
-        shutil.rmtree(SITE_AUDIT, ignore_errors=True)
-    if _main_process(session.config) and _runs_the_lab_test(session.config):
+    if _main_process(session.config) and _runs(session.config, "test_site.py"):
+        shutil.rmtree(SITE_AUDIT, ignore_errors=True)  # axe's findings: this run's only
+    # the latency table is test_jupyterlab.py's
+    if _main_process(session.config) and _runs(session.config, "test_jupyterlab.py"):
         LATENCY.parent.mkdir(parents=True, exist_ok=True)
         LATENCY.write_text(
             "| notebook | figure | control | presses | median ms | min–max ms |\n"
@@ -202,7 +202,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     printed."""
     if _main_process(config):
         _site_audit_summary(terminalreporter)
-    if not _main_process(config) or not _runs_the_lab_test(config) or not LATENCY.exists():
+    if not _main_process(config) or not _runs(config, "test_jupyterlab.py") or not LATENCY.exists():
         return
     controls, floor = [], []
     for line in LATENCY.read_text().splitlines()[2:]:
