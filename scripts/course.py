@@ -124,6 +124,15 @@ def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
+def kernel_install(py: Path, env: dict[str, str]) -> list:
+    """The command that registers the course kernel in ``py``'s environment, with ``env``."""
+    cmd: list = [py, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME]
+    cmd += ["--display-name", KERNEL_DISPLAY]
+    for name, value in env.items():
+        cmd += ["--env", name, value]
+    return cmd
+
+
 def disable_nbgrader(venv: Path) -> None:
     """Turn off nbgrader's Jupyter server and JupyterLab extensions in ``venv``.
 
@@ -189,11 +198,7 @@ def setup(
     env = kernel_env(root)
     say(f"== setup: registering the Jupyter kernel '{KERNEL_NAME}' ({KERNEL_DISPLAY})")
     say(f"   with JAX's compilation cache in {env['JAX_COMPILATION_CACHE_DIR']}")
-    kernel = [py, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME]
-    kernel += ["--display-name", KERNEL_DISPLAY]
-    for name, value in env.items():
-        kernel += ["--env", name, value]
-    if run(kernel, cwd=root, dry_run=dry_run):
+    if run(kernel_install(py, env), cwd=root, dry_run=dry_run):
         return _failed("registering the kernel")
     say("== setup: turning off nbgrader's Jupyter extensions (installed only for a test)")
     settings = venv / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
@@ -229,11 +234,7 @@ def image(root: Path = ROOT, *, dry_run: bool = False) -> int:
     pip = [py, "-m", "pip", "--disable-pip-version-check", "install", "--no-cache-dir"]
     if run([*pip, "--quiet", "--no-deps", "-e", "."], cwd=root, dry_run=dry_run):
         return _failed("pip install -e .")
-    kernel = [py, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME]
-    kernel += ["--display-name", KERNEL_DISPLAY]
-    for name, value in HUB_KERNEL_ENV.items():
-        kernel += ["--env", name, value]
-    if run(kernel, cwd=root, dry_run=dry_run):
+    if run(kernel_install(py, HUB_KERNEL_ENV), cwd=root, dry_run=dry_run):
         return _failed("registering the kernel")
     if not dry_run:
         disable_nbgrader(prefix)
