@@ -200,7 +200,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     """The median of the controls' medians against the floor's, appended to the table and
     printed."""
-    if _main_process(config):
+    if _main_process(config) and _runs(config, "test_site.py"):
         _site_audit_summary(terminalreporter)
     if not _main_process(config) or not _runs(config, "test_jupyterlab.py") or not LATENCY.exists():
         return
