@@ -22,6 +22,15 @@ One module per course concept:
   and subsampling, dropout and the exact sub-network ensemble, greedy layer-wise pretraining.
 - :mod:`course_lib.regularized_autoencoders`, :mod:`course_lib.vae`: sparse (top-k), de-noising
   and contractive autoencoders, the linear DAE as shrunk PCA; the variational autoencoder.
+- :mod:`course_lib.rbf`, :mod:`course_lib.kmeans`: radial basis function layers, bandwidth rules,
+  the output layer three ways, orthogonal least squares, supervised prototypes; Lloyd's k-means.
+- :mod:`course_lib.rbf_classifiers`, :mod:`course_lib.kernel_methods`: perceptron, hinge and
+  logistic heads on RBF features; kernel interpolation, kernel ridge, kernel SVM and PCA.
+- :mod:`course_lib.hopfield`: Hopfield networks: energy, Hebbian storage, recall, capacity.
+- :mod:`course_lib.boltzmann`, :mod:`course_lib.rbm`: Boltzmann machines by exact enumeration and
+  Gibbs sampling; restricted Boltzmann machines, contrastive divergence, persistent CD.
+- :mod:`course_lib.collaborative_rbm`, :mod:`course_lib.deep_belief`: the softmax-visible RBM for
+  ratings; stacked RBMs unrolled into autoencoders and fine-tuned.
 - :mod:`course_lib.rnn`: RNNs with hand-written BPTT, echo-state networks, LSTM and GRU.
 - :mod:`course_lib.cnn`: convolution and its backward pass, pooling, a LeNet.
 - :mod:`course_lib.attention`, :mod:`course_lib.memory`: soft and hard attention, Luong's scores,

@@ -132,6 +132,51 @@ COURSE: tuple[Entry, ...] = (
         "1½ h + 1½ h",
     ),
     Entry(
+        "ch05a_rbf_networks",
+        5,
+        "Radial basis function networks",
+        "Aggarwal §5.1–5.2",
+        "Gaussian bumps and bandwidth rules, prototypes by k-means, the output layer three ways, "
+        "orthogonal least squares, training the prototypes by backpropagation",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch05b_rbf_kernels",
+        5,
+        "RBF classifiers, interpolation and kernel methods",
+        "Aggarwal §5.3–5.4",
+        "XOR made separable by four bumps, perceptron and hinge heads, exact interpolation, where "
+        "an RBF network equals kernel ridge regression and where it does not",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch06a_hopfield",
+        6,
+        "Hopfield networks",
+        "Aggarwal §6.1–6.2",
+        "the energy that updates never raise, Hebbian storage, recall from corrupted patterns, "
+        "capacity measured against 0.138 N, spurious states",
+        "1½ h + 1 h",
+    ),
+    Entry(
+        "ch06b_boltzmann_rbm",
+        6,
+        "Boltzmann machines and contrastive divergence",
+        "Aggarwal §6.3–6.4",
+        "exact distributions by enumeration against a Gibbs sampler, the learning rule, the "
+        "restricted Boltzmann machine, CD-k against the exact gradient",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch06c_rbm_applications",
+        6,
+        "RBMs at work",
+        "Aggarwal §6.4.3, §6.5–6.7",
+        "an RBM on digits, persistent CD and other tricks measured, the unrolled autoencoder, "
+        "collaborative filtering with softmax units, stacked RBMs",
+        "1½ h + 1½ h",
+    ),
+    Entry(
         "ch07a_rnn_basics",
         7,
         "Recurrent networks: unfolding and BPTT",
@@ -202,11 +247,7 @@ COURSE: tuple[Entry, ...] = (
 )
 
 #: The book's chapters the course does not cover yet, and where they will go.
-COMING = (
-    (5, "Radial basis function networks", "after chapter 4"),
-    (6, "Restricted Boltzmann machines", "after chapter 5"),
-    (9, "Deep reinforcement learning", "after chapter 8"),
-)
+COMING = ((9, "Deep reinforcement learning", "after chapter 8"),)
 
 
 def _label(e: Entry) -> str:

@@ -83,7 +83,7 @@ def test_code_spans_become_links_once():
 
 def test_the_gap_in_the_chapters_is_explained():
     i = [e.stem for e in navigation.COURSE].index("ch04d_regularized_autoencoders")
-    assert "chapters 5, 6 are not in the course yet" in navigation.footer(i, "lecture")
+    assert "not in the course yet" not in navigation.footer(i, "lecture")  # chapter 5 follows
     j = [e.stem for e in navigation.COURSE].index("ch08b_cnn_training")
     assert "chapter 9 is not in the course yet" in navigation.footer(j, "lecture")
     last = len(navigation.COURSE) - 1

@@ -359,6 +359,16 @@ from course_lib.checks.backprop import (  # noqa: E402
     softmax_jacobian,
     two_layer_backward,
 )
+from course_lib.checks.boltzmann import (  # noqa: E402
+    boltzmann_energy,
+    cd1_gradient,
+    exact_distribution,
+    fully_visible_gradient,
+    gibbs_conditional,
+    hidden_probs,
+    rbm_free_energy,
+    visible_bias_init,
+)
 from course_lib.checks.cnn_training import (  # noqa: E402
     conv_layer,
     conv_layer_grads,
@@ -438,6 +448,14 @@ from course_lib.checks.generalization import (  # noqa: E402
     pick_on_validation,
     polynomial_features,
 )
+from course_lib.checks.hopfield import (  # noqa: E402
+    async_sweep,
+    complete_attributes,
+    find_local_minima,
+    hebbian_weights,
+    hopfield_energy,
+    hopfield_energy_gap,
+)
 from course_lib.checks.linear_models import (  # noqa: E402
     mistake_factor,
     multiclass_perceptron_epoch,
@@ -467,6 +485,33 @@ from course_lib.checks.perceptron import (  # noqa: E402
     tanh_prime,
     xor_features,
     xor_relu_network,
+)
+from course_lib.checks.rbf import (  # noqa: E402
+    bandwidth_rules,
+    collapse_dot_product_net,
+    hard_ball_layer,
+    kmeans_step,
+    mu_gradient,
+    rbf_sign,
+    sigmoid_output_step,
+)
+from course_lib.checks.rbf_kernels import (  # noqa: E402
+    hinge_update,
+    kernel_pca,
+    kernel_ridge,
+    outlier_auc,
+    semi_supervised_head,
+    softmax_head_step,
+    top_k_rbf,
+)
+from course_lib.checks.rbm_applications import (  # noqa: E402
+    cf_predict,
+    discriminative_grad,
+    discriminative_probs,
+    softmax_visible_probs,
+    stack_dims,
+    topic_rbm_gradient,
+    unrolled_reconstruction,
 )
 from course_lib.checks.recurrent import (  # noqa: E402
     bptt_grads,
@@ -630,4 +675,39 @@ __all__ = [
     "online_kmeans_step",
     "lattice_coords",
     "som_step",
+    "kmeans_step",
+    "bandwidth_rules",
+    "hard_ball_layer",
+    "sigmoid_output_step",
+    "rbf_sign",
+    "collapse_dot_product_net",
+    "mu_gradient",
+    "boltzmann_energy",
+    "cd1_gradient",
+    "exact_distribution",
+    "fully_visible_gradient",
+    "gibbs_conditional",
+    "hidden_probs",
+    "rbm_free_energy",
+    "visible_bias_init",
+    "async_sweep",
+    "complete_attributes",
+    "find_local_minima",
+    "hebbian_weights",
+    "hopfield_energy",
+    "hopfield_energy_gap",
+    "hinge_update",
+    "kernel_pca",
+    "kernel_ridge",
+    "outlier_auc",
+    "semi_supervised_head",
+    "softmax_head_step",
+    "top_k_rbf",
+    "cf_predict",
+    "discriminative_grad",
+    "discriminative_probs",
+    "softmax_visible_probs",
+    "stack_dims",
+    "topic_rbm_gradient",
+    "unrolled_reconstruction",
 ]

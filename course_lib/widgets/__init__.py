@@ -67,6 +67,17 @@ _EXPORTS: dict[str, str] = {
     "ReadResult": "attention",
     "content_read_explorer": "attention",
     "read_cache_size": "attention",
+    "ridge_explorer": "rbf_kernels",
+    "ridge_explorer_cache_size": "rbf_kernels",
+    "GibbsChains": "rbm_applications",
+    "gibbs_chains": "rbm_applications",
+    "gibbs_explorer": "rbm_applications",
+    "RBFFit": "rbf",
+    "rbf_explorer": "rbf",
+    "rbf_explorer_cache_size": "rbf",
+    "equilibrium_explorer": "boltzmann",
+    "gibbs_run": "boltzmann",
+    "hopfield_recall_explorer": "hopfield",
 }
 
 __all__ = sorted(_EXPORTS)
