@@ -89,7 +89,13 @@ def executed_exercise(solution: Path, tmp_path_factory: pytest.TempPathFactory):
             timeout=300,
             resources={"metadata": {"path": str(folder)}},
         )
-        client.execute()
+        try:
+            client.execute()
+        finally:
+            # nbclient stops only a kernel it started itself: this one is ours to stop (left
+            # running, each held ~500 MB with JAX loaded and polled a core for the whole session)
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
         _executed[solution] = nb
     return _executed[solution]
 
