@@ -31,6 +31,7 @@ One module per course concept:
   Gibbs sampling; restricted Boltzmann machines, contrastive divergence, persistent CD.
 - :mod:`course_lib.collaborative_rbm`, :mod:`course_lib.deep_belief`: the softmax-visible RBM for
   ratings; stacked RBMs unrolled into autoencoders and fine-tuned.
+- :mod:`course_lib.topic_rbm`: the replicated-softmax (topic-model) RBM, for documents and graphs.
 - :mod:`course_lib.rnn`: RNNs with hand-written BPTT, echo-state networks, LSTM and GRU.
 - :mod:`course_lib.cnn`: convolution and its backward pass, pooling, a LeNet.
 - :mod:`course_lib.attention`, :mod:`course_lib.memory`: soft and hard attention, Luong's scores,

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from course_lib import checks, collaborative_rbm, deep_belief, rbm
+from course_lib import checks, collaborative_rbm, deep_belief, rbm, topic_rbm
 from course_lib.checks import CheckFailed
 from course_lib.checks import rbm_applications as R
 
@@ -32,6 +32,8 @@ ALL = [
     checks.topic_rbm_gradient,
     checks.discriminative_probs,
     checks.discriminative_grad,
+    checks.node_embeddings,
+    checks.group_word_probs,
 ]
 
 
@@ -259,3 +261,71 @@ def test_discriminative_grad(capsys):
     _fails(checks.discriminative_grad, printed, "E10")
     _fails(checks.discriminative_grad, ascent, "negative log-likelihood")
     _fails(checks.discriminative_grad, summed, "average")
+
+
+# ------------------------------------------------------------------------------ Ex 6.8, 6.9
+
+
+def test_node_embeddings(capsys):
+    def library(W, c, A):  # the topic-model RBM of course_lib, documents = A + I
+        params = rbm.RBMParams(W, jnp.zeros(W.shape[0]), c)
+        return topic_rbm.hidden_probs(params, A + jnp.eye(A.shape[0]))
+
+    def loops(W, c, A):  # one word at a time, as Eq 6.30's double sum reads
+        W, c, A = (np.asarray(x) for x in (W, c, A))
+        out = np.zeros((A.shape[0], W.shape[1]))
+        for i in range(A.shape[0]):
+            words = [i] + [j for j in range(A.shape[0]) if A[i, j] > 0]
+            out[i] = 1 / (1 + np.exp(-(c + sum(W[k] for k in words))))
+        return out
+
+    _passes(checks.node_embeddings, library, capsys)
+    _passes(checks.node_embeddings, loops, capsys)
+
+    def neighbours_only(W, c, A):
+        return jax.nn.sigmoid(A @ W + c[None, :])
+
+    def frequencies(W, c, A):
+        counts = A + jnp.eye(A.shape[0])
+        return jax.nn.sigmoid((counts / counts.sum(1, keepdims=True)) @ W + c[None, :])
+
+    def softmax_hidden(W, c, A):
+        return jax.nn.softmax((A + jnp.eye(A.shape[0])) @ W + c[None, :], axis=1)
+
+    _fails(checks.node_embeddings, neighbours_only, "node itself")
+    _fails(checks.node_embeddings, frequencies, "not frequencies")
+    _fails(checks.node_embeddings, softmax_hidden, "own sigmoid")
+
+
+def test_group_word_probs(capsys):
+    def library(W, b, h, split):
+        params = rbm.RBMParams(W, b, jnp.zeros(W.shape[1]))
+        return topic_rbm.word_probs(params, h, groups=(split, W.shape[0] - split))
+
+    def loops(W, b, h, split):
+        W, b, h = (np.asarray(x) for x in (W, b, h))
+        out = np.zeros((h.shape[0], W.shape[0]))
+        for r in range(h.shape[0]):
+            for lo, hi in ((0, split), (split, W.shape[0])):
+                e = np.exp([b[k] + W[k] @ h[r] for k in range(lo, hi)])
+                out[r, lo:hi] = e / e.sum()
+        return out
+
+    _passes(checks.group_word_probs, library, capsys)
+    _passes(checks.group_word_probs, loops, capsys)
+
+    def one_softmax(W, b, h, split):
+        return jax.nn.softmax(h @ W.T + b[None, :], axis=1)
+
+    def sigmoids(W, b, h, split):
+        return jax.nn.sigmoid(h @ W.T + b[None, :])
+
+    def no_bias(W, b, h, split):
+        z = h @ W.T
+        return jnp.concatenate(
+            [jax.nn.softmax(z[:, :split], axis=1), jax.nn.softmax(z[:, split:], axis=1)], 1
+        )
+
+    _fails(checks.group_word_probs, one_softmax, "own softmax")
+    _fails(checks.group_word_probs, sigmoids, "not independent sigmoids")
+    _fails(checks.group_word_probs, no_bias, "word biases")

@@ -1,5 +1,5 @@
 r"""Self-checks for the exercises on RBM applications (Aggarwal §6.5-§6.7, Exercises 6.1, 6.5,
-6.7).
+6.7, 6.8, 6.9).
 
 Every check runs the student's function on a few fixed cases and compares with a reference
 written out here: NumPy loops for the softmax visible units (Eq 6.22) and the expected rating,
@@ -469,4 +469,95 @@ def discriminative_grad(fn: Callable) -> None:
             )
         for nm, g, e in zip(names, got, expected, strict=True):
             _compare(ex, words, nm, g, e, rtol=1e-4, atol=1e-6, hint=hint)
+    _passed(ex, len(cases))
+
+
+# ------------------------------------------------------------------------------ Ex 6.8, 6.9
+
+_EX_NODES = Exercise("node_embeddings", "6.8")
+
+
+def _graph_case(rng, n, p):
+    upper = np.triu((rng.uniform(size=(n, n)) < p).astype(float), k=1)
+    return upper + upper.T
+
+
+def node_embeddings(fn: Callable) -> None:
+    r"""Check ``fn(W, c, A)``: the topic-model RBM's hidden probabilities (Eq 6.30) for every
+    node of a graph with adjacency ``A: (n, n)``, node $i$'s document holding the word $j$ once
+    for every neighbour $j$ and the word $i$ once (itself), ``W: (n, m)``, ``c: (m,)`` ->
+    ``(n, m)``."""
+    ex = _EX_NODES
+    rng = np.random.default_rng(68)
+    cases = []
+    for words, n, m, p in [("6 nodes, m = 2 hidden", 6, 2, 0.5),
+                           ("9 nodes with an isolated node, m = 3 hidden", 9, 3, 0.3),
+                           ("5 nodes, m = 4 hidden", 5, 4, 0.6)]:  # fmt: skip
+        A = _graph_case(rng, n, p)
+        if "isolated" in words:
+            A[0, :] = A[:, 0] = 0.0
+        A[1, 2] = A[2, 1] = 1.0  # at least one edge
+        cases.append((words, rng.normal(size=(n, m)), rng.normal(size=m), A))
+    for words, W, c, A in cases:
+        out = _call_jit(ex, fn, (_f(W), _f(c), _f(A)), words)
+        got = _array(ex, words, "the embeddings", out, (A.shape[0], W.shape[1]),
+                     hint="one row of m probabilities per node.")  # fmt: skip
+        counts = A + np.eye(A.shape[0])
+        expected = _sigmoid(c + counts @ W)
+        if _close(got, expected):
+            continue
+        deg = counts.sum(axis=1, keepdims=True)
+        if _close(got, _sigmoid(c + A @ W)):
+            hint = "each node's document also holds the node itself: add the identity to A."
+        elif _close(got, _sigmoid(c + (counts / deg) @ W)):
+            hint = "Eq 6.30 sums over the words of the document: use counts, not frequencies."
+        elif _close(got, _softmax(c + counts @ W)):
+            hint = "the hidden units are binary: each gets its own sigmoid, not a softmax."
+        elif _close(got, _sigmoid(counts @ W)):
+            hint = "add the hidden biases c."
+        else:
+            hint = "counts = A + I (row i: node i's document); then Eq 6.30, sigmoid(c + counts W)."
+        _compare(ex, words, "the embeddings", got, expected, rtol=1e-4, atol=1e-6, hint=hint)
+    _passed(ex, len(cases))
+
+
+_EX_GROUPS = Exercise("group_word_probs", "6.9")
+
+
+def group_word_probs(fn: Callable) -> None:
+    r"""Check ``fn(W, b, h, split)``: Eq 6.31 for a visible layer of two softmax groups sharing
+    the hidden units, words ``0..split-1`` (neighbours) and ``split..d-1`` (keywords): each
+    group's softmax of $b + W h$ over its own words, ``W: (d, m)``, ``b: (d,)``,
+    ``h: (n, m)`` -> ``(n, d)``."""
+    ex = _EX_GROUPS
+    rng = np.random.default_rng(69)
+    cases = []
+    for words, n, d, m, split in [("n = 3, 5 + 3 words, m = 2 hidden", 3, 8, 2, 5),
+                                  ("n = 4, 4 + 6 words, m = 3 hidden", 4, 10, 3, 4),
+                                  ("n = 2, 6 + 1 words, m = 4 hidden", 2, 7, 4, 6)]:  # fmt: skip
+        cases.append((words, rng.normal(size=(d, m)), rng.normal(size=d),
+                      rng.uniform(size=(n, m)), split))  # fmt: skip
+    for words, W, b, h, split in cases:
+        if callable(fn):  # ``split`` is a Python int: closed over, so that one jit suffices
+            out = _call_jit(ex, lambda W, b, h, s=split: fn(W, b, h, s), (_f(W), _f(b), _f(h)),
+                            words)  # fmt: skip
+        else:
+            out = _call(ex, fn, (_f(W), _f(b), _f(h), split), words)
+        got = _array(ex, words, "the word probabilities", out, (h.shape[0], W.shape[0]),
+                     hint="one row of d probabilities per h.")  # fmt: skip
+        z = b + h @ W.T
+        expected = np.concatenate([_softmax(z[:, :split]), _softmax(z[:, split:])], axis=1)
+        if _close(got, expected):
+            continue
+        if _close(got, _softmax(z)):
+            hint = "each group has its own softmax: normalize words [:split] and [split:] apart."
+        elif _close(got, _sigmoid(z)):
+            hint = "the visible groups are softmax units, not independent sigmoids."
+        elif _close(got, np.concatenate([_softmax(h @ W.T[:, :split]),
+                                         _softmax(h @ W.T[:, split:])], axis=1)):  # fmt: skip
+            hint = "add the word biases b before the softmax."
+        else:
+            hint = "z = b + h W^T; softmax of z[:, :split] and of z[:, split:], side by side."
+        _compare(ex, words, "the word probabilities", got, expected, rtol=1e-4, atol=1e-6,
+                 hint=hint)  # fmt: skip
     _passed(ex, len(cases))
