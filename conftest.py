@@ -12,19 +12,11 @@ It also refuses, with a message that says why, to run notebooks where the loopba
 is down (``unshare -n`` leaves it so): Jupyter kernels talk to nbval over 127.0.0.1, and without
 it every cell would fail after a minute with "Kernel didn't respond".
 
-With ``COURSE_NBVAL_JAX_CACHE`` set to a folder (``.ci/run`` sets it to the course kernel's cache,
-``.cache/jax``), the notebooks' kernels, and only they, keep what they compile in JAX's persistent
-compilation cache there: the browser test that runs after ``make test`` in CI then starts from the
-cache a student's second run would have, instead of compiling every lecture again. On a fresh clone
-the folder is empty, so the nbval runs themselves stay cold (their times are a first run's). The
-test process itself never uses a cache (``tests/test_course_entry.py`` checks it).
-
 (tests/conftest.py holds the unit tests' fixtures; this file is the timing report and that check.)
 """
 
 from __future__ import annotations
 
-import os
 import socket
 from collections import defaultdict
 
@@ -56,30 +48,6 @@ def pytest_configure(config: pytest.Config) -> None:
             "work here (inside `unshare -n` it is down): bring it up with `ip link set lo up`, or "
             "run outside the network namespace. Nothing here uses any other network."
         )
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_setup(item: pytest.Item):
-    """Hand the kernel nbval starts (in its notebook's first cell's setup) JAX's cache settings,
-    when ``COURSE_NBVAL_JAX_CACHE`` names a folder; the test process's environment is put back."""
-    folder = os.environ.get("COURSE_NBVAL_JAX_CACHE")
-    if not folder or _notebook_of(item.nodeid) is None:
-        yield
-        return
-    extra = {
-        "JAX_COMPILATION_CACHE_DIR": os.path.abspath(folder),
-        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",  # as the course kernel has it
-    }
-    saved = {name: os.environ.get(name) for name in extra}
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _notebook_of(nodeid: str) -> str | None:
