@@ -163,6 +163,9 @@ def run_level(level: str, paths: list[str], workers: int, python: str) -> tuple[
     cmd = [python, "-m", "pytest", *paths, "--nbval", "--nbval-current-env"]
     cmd += ["--nbval-sanitize-with", "nbval_sanitize.cfg", f"--junitxml={report}", "-q"]
     cmd += ["-p", "no:cacheprovider", "-o", "junit_family=xunit2"]
+    # a kernel's first start on a busy machine once took over nbval's default 60 s (every cell of
+    # ch01 then failed at set-up); a kernel that never starts still fails, after 3 minutes
+    cmd += ["--nbval-kernel-startup-timeout", "180"]
     if workers > 1:
         cmd += ["-n", str(workers), "--dist", "loadfile"]
     print(f"== portability: {level} (XLA_FLAGS={env['XLA_FLAGS']!r})", flush=True)
