@@ -330,6 +330,17 @@ def _compare(
         )
 
 
+def _close_within(rtol: float, atol: float) -> Callable[..., bool]:
+    """A check module's ``_close(a, b, rtol=rtol, atol=atol)``: the same shape, and equal within
+    the tolerances, compared in float64 (each module sets the defaults its checks need)."""
+
+    def close(a: Any, b: Any, rtol: float = rtol, atol: float = atol) -> bool:
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+    return close
+
+
 def _f(x: Any) -> jax.Array:
     """A float array in the default float dtype (float32, or float64 when x64 is on): the
     inputs the checks hand to a student's function."""

@@ -25,6 +25,7 @@ from course_lib.checks import (
     Exercise,
     _array,
     _call,
+    _close_within,
     _compare,
     _f,
     _passed,
@@ -32,10 +33,7 @@ from course_lib.checks import (
     _unpack,
 )
 
-
-def _close(a: Any, b: Any, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+_close = _close_within(rtol=1e-4, atol=1e-5)
 
 
 def _rand(seed: int, shape: tuple[int, ...]) -> jax.Array:

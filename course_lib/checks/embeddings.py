@@ -22,6 +22,7 @@ from course_lib.checks import (
     Exercise,
     _array,
     _call,
+    _close_within,
     _compare,
     _f,
     _fmt,
@@ -37,9 +38,7 @@ def _rng_array(seed: int, shape: tuple[int, ...], scale: float = 1.0) -> np.ndar
     return np.round(scale * rng.normal(size=shape) * 8) / 8
 
 
-def _close(a: Any, b: Any, tol: float = 1e-4) -> bool:
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=tol, atol=tol))
+_close = _close_within(rtol=1e-4, atol=1e-4)
 
 
 def _slip_hint(got: Sequence[np.ndarray], slips: Sequence[tuple[Callable, str]], default: str):

@@ -14,7 +14,6 @@ training error on points not fitted, ...) get a targeted hint.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from course_lib.checks import (
     Exercise,
     _array,
     _call,
+    _close_within,
     _compare,
     _f,
     _fmt,
@@ -31,10 +31,7 @@ from course_lib.checks import (
     _unpack,
 )
 
-
-def _close(a: Any, b: Any, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+_close = _close_within(rtol=1e-4, atol=1e-5)
 
 
 # ------------------------------------------------------------------------------ min_norm_solution

@@ -11,7 +11,6 @@ column, ...) are recognized and answered with a targeted hint.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -22,6 +21,7 @@ from course_lib.checks import (
     Exercise,
     _array,
     _call,
+    _close_within,
     _compare,
     _f,
     _passed,
@@ -29,10 +29,7 @@ from course_lib.checks import (
     _unpack,
 )
 
-
-def _close(a: Any, b: Any, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+_close = _close_within(rtol=1e-4, atol=1e-6)
 
 
 def _rng_cases(seed: int, shapes: list[tuple[int, ...]], scale: float = 1.0) -> list[np.ndarray]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -24,15 +23,13 @@ from course_lib.checks import (
     Exercise,
     _array,
     _call,
+    _close_within,
     _compare,
     _f,
     _passed,
 )
 
-
-def _close(a: Any, b: Any, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+_close = _close_within(rtol=1e-4, atol=1e-6)
 
 
 # ------------------------------------------------------------------------------ top-k
