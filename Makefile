@@ -38,6 +38,9 @@ LAB_ARGS ?=
 # The browser test runs two notebooks at a time (two JupyterLab servers, two Chromiums; README
 # "Maintainers" gives the times). BROWSER_JOBS=1 runs them one by one and prints as it goes.
 BROWSER_JOBS ?= 2
+# Key presses timed per widget control for build/widget_latency.md (measured, not asserted);
+# .ci/run uses 1 (every control still moved once in the browser), 0 skips the table.
+BROWSER_PRESSES ?= 3
 
 .PHONY: help setup venv lab test lint check-exercises pytest execute exercises exercises-force grade lock \
 	browser-test chromium site site-js site-test class-js class-test bench portability sandbox \
@@ -82,7 +85,7 @@ pytest:
 BROWSER_ARGS ?=
 browser-test: setup chromium
 	@echo "== browser-test: every lecture notebook in JupyterLab in headless Chromium, $(BROWSER_JOBS) at a time"
-	$(PY) -m pytest e2e/test_jupyterlab.py -p no:cacheprovider -v $(if $(filter 1,$(BROWSER_JOBS)),-p no:xdist -s,-n $(BROWSER_JOBS) --dist load) $(BROWSER_ARGS)
+	BROWSER_PRESSES=$(BROWSER_PRESSES) $(PY) -m pytest e2e/test_jupyterlab.py -p no:cacheprovider -v $(if $(filter 1,$(BROWSER_JOBS)),-p no:xdist -s,-n $(BROWSER_JOBS) --dist load) $(BROWSER_ARGS)
 	@echo "== browser-test: screenshots in build/screenshots/"
 
 chromium:
