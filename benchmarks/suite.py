@@ -1236,6 +1236,13 @@ def main(argv: list[str] | None = None) -> int:
         print("word2vec ...", file=sys.stderr)
         lines += ["## Word2vec (SGNS) against NumPy (benchmarks/bench_word2vec.py)", ""]
         lines += [*script_section("bench_word2vec.py"), ""]
+        print("reinforcement-learning environment ...", file=sys.stderr)
+        lines += [
+            "## CartPole episodes per second: jitted and vmapped against a Python loop "
+            "(benchmarks/bench_rl_env.py)",
+            "",
+        ]
+        lines += [*script_section("bench_rl_env.py"), ""]
         print("widgets ...", file=sys.stderr)
         lines += ["## Widget latency (benchmarks/bench_widgets.py)", ""]
         lines += [*script_section("bench_widgets.py"), ""]

@@ -34,6 +34,15 @@ One module per course concept:
 - :mod:`course_lib.topic_rbm`: the replicated-softmax (topic-model) RBM, for documents and graphs.
 - :mod:`course_lib.rnn`: RNNs with hand-written BPTT, echo-state networks, LSTM and GRU.
 - :mod:`course_lib.cnn`: convolution and its backward pass, pooling, a LeNet.
+- :mod:`course_lib.bandits`: multi-armed bandits (naive, ε-greedy, UCB) and regret over seeds.
+- :mod:`course_lib.mdp`, :mod:`course_lib.td_learning`: finite MDPs with exact Bellman values;
+  TD(0), Monte Carlo, TD(λ), n-step TD, tabular Q-learning and SARSA.
+- :mod:`course_lib.cartpole`, :mod:`course_lib.dqn`: CartPole as pure JAX functions; a DQN with
+  experience replay and a target network.
+- :mod:`course_lib.policy_gradient`: score functions, REINFORCE with baselines, finite-difference
+  policy gradients.
+- :mod:`course_lib.tictactoe`, :mod:`course_lib.mcts`: tic-tac-toe solved by enumeration and
+  minimax, the table method; Monte Carlo tree search.
 - :mod:`course_lib.attention`, :mod:`course_lib.memory`: soft and hard attention, Luong's scores,
   an encoder–decoder with attention; the sorting game and content-addressed memory.
 - :mod:`course_lib.transformer`, :mod:`course_lib.transformer_lm`: scaled dot-product and

@@ -209,6 +209,50 @@ COURSE: tuple[Entry, ...] = (
         "1 h + 1½ h",
     ),
     Entry(
+        "ch09a_bandits",
+        9,
+        "Reinforcement learning begins: multi-armed bandits",
+        "Aggarwal §9.1–9.2",
+        "naive, ε-greedy and UCB strategies, regret over hundreds of seeds at once with vmap, the "
+        "UCB confidence level corrected",
+        "1 h + 1 h",
+    ),
+    Entry(
+        "ch09b_td_learning",
+        9,
+        "Markov decision processes and bootstrapping",
+        "Aggarwal §9.3–9.4",
+        "returns and discounting, TD(0), Monte Carlo and TD(λ) against exact Bellman values, "
+        "n-step TD, Q-learning against SARSA on the cliff walk",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch09c_dqn",
+        9,
+        "Deep Q-learning",
+        "Aggarwal §9.4.1–9.4.3",
+        "CartPole as pure JAX functions, experience replay and a target network, a small DQN "
+        "trained over several seeds",
+        "1½ h + 1 h",
+    ),
+    Entry(
+        "ch09d_policy_gradients",
+        9,
+        "Policy gradients",
+        "Aggarwal §9.5, §9.7.5",
+        "the likelihood-ratio trick derived and checked against exact gradients, baselines and "
+        "their variance, Gaussian policies, REINFORCE on CartPole",
+        "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch09e_tictactoe_mcts",
+        9,
+        "Games: tic-tac-toe, minimax and Monte Carlo tree search",
+        "Aggarwal §9.3.2, §9.6, §9.7.1",
+        "all 5,478 positions solved exactly, the book's table method, MCTS against perfect play",
+        "1½ h + 1 h",
+    ),
+    Entry(
         "ch10a_attention",
         10,
         "Attention and external memory",
@@ -246,8 +290,8 @@ COURSE: tuple[Entry, ...] = (
     ),
 )
 
-#: The book's chapters the course does not cover yet, and where they will go.
-COMING = ((9, "Deep reinforcement learning", "after chapter 8"),)
+#: The book's chapters the course does not cover yet, and where they will go (none now).
+COMING: tuple[tuple[int, str, str], ...] = ()
 
 
 def _label(e: Entry) -> str:
@@ -376,11 +420,13 @@ def start_page() -> dict:
             "6. **Your work is yours.** `make lab` opens a personal copy of the course in `work/`; "
             "updates of the course never overwrite what you wrote or ran there."
         ),
-        (
-            "## Where the other chapters will go\n\n"
-            "The notebooks jump from chapter 3 to chapter 7 because these chapters of the book are "
-            "still being written for the course:\n\n" + coming + "\n\n"
-            "Chapters 7 and 8 (recurrent and convolutional networks) only need chapters 1–3."
+        *(
+            [
+                "## Where the other chapters will go\n\n"
+                "These chapters of the book are still being written for the course:\n\n" + coming
+            ]
+            if COMING
+            else []
         ),
         (f"**Start here:** [{_label(COURSE[0])}]({COURSE[0].stem}.ipynb)."),
     ]

@@ -370,6 +370,14 @@ from course_lib.checks.backprop import (  # noqa: E402
     softmax_jacobian,
     two_layer_backward,
 )
+from course_lib.checks.bandits import (  # noqa: E402
+    annealed_epsilon,
+    epsilon_greedy_choice,
+    incremental_mean,
+    regret,
+    rps_arm_means,
+    ucb_scores,
+)
 from course_lib.checks.boltzmann import (  # noqa: E402
     boltzmann_energy,
     cd1_gradient,
@@ -414,6 +422,14 @@ from course_lib.checks.deepnets import (  # noqa: E402
     sigmoid_chain_grad,
     xavier_std,
 )
+from course_lib.checks.dqn import (  # noqa: E402
+    cartpole_step,
+    dqn_loss,
+    epsilon_greedy_action,
+    polyak_update,
+    replay_insert,
+    td_target,
+)
 from course_lib.checks.embeddings import (  # noqa: E402
     cbow_update,
     logistic_mf_nll,
@@ -430,6 +446,14 @@ from course_lib.checks.ensembles import (  # noqa: E402
     oob_fraction,
     stage_reconstruction_loss,
     weight_scaled_prediction,
+)
+from course_lib.checks.games import (  # noqa: E402
+    legal_moves,
+    minimax_value,
+    puct_scores,
+    table_credit,
+    visit_policy,
+    winner,
 )
 from course_lib.checks.gan import (  # noqa: E402
     discriminator_loss,
@@ -497,6 +521,15 @@ from course_lib.checks.perceptron import (  # noqa: E402
     xor_features,
     xor_relu_network,
 )
+from course_lib.checks.policy_gradient import (  # noqa: E402
+    fd_gradient,
+    gaussian_score,
+    reinforce_estimate,
+    returns_to_go,
+    rps_expected_payoff,
+    softmax_score,
+    with_baseline,
+)
 from course_lib.checks.rbf import (  # noqa: E402
     bandwidth_rules,
     collapse_dot_product_net,
@@ -551,6 +584,14 @@ from course_lib.checks.regularized_autoencoders import (  # noqa: E402
     masking_noise,
     negative_elbo,
     top_k_activation,
+)
+from course_lib.checks.td_learning import (  # noqa: E402
+    bellman_values,
+    discounted_return,
+    n_step_td_target,
+    q_learning_update,
+    sarsa_update,
+    td0_update,
 )
 from course_lib.checks.transformer import (  # noqa: E402
     block_param_count,
@@ -725,4 +766,40 @@ __all__ = [
     "stack_dims",
     "topic_rbm_gradient",
     "unrolled_reconstruction",
+    # bandits
+    "annealed_epsilon",
+    "epsilon_greedy_choice",
+    "incremental_mean",
+    "regret",
+    "rps_arm_means",
+    "ucb_scores",
+    # dqn
+    "cartpole_step",
+    "dqn_loss",
+    "epsilon_greedy_action",
+    "polyak_update",
+    "replay_insert",
+    "td_target",
+    # games
+    "legal_moves",
+    "minimax_value",
+    "puct_scores",
+    "table_credit",
+    "visit_policy",
+    "winner",
+    # policy_gradient
+    "fd_gradient",
+    "gaussian_score",
+    "reinforce_estimate",
+    "returns_to_go",
+    "rps_expected_payoff",
+    "softmax_score",
+    "with_baseline",
+    # td_learning
+    "bellman_values",
+    "discounted_return",
+    "n_step_td_target",
+    "q_learning_update",
+    "sarsa_update",
+    "td0_update",
 ]

@@ -35,6 +35,9 @@ _EXPORTS: dict[str, str] = {
     "_slide_map": "convolution",
     "activation_explorer": "activations",
     "bagging_explorer": "ensembles",
+    "CliffResult": "td_learning",
+    "cliff_explorer": "td_learning",
+    "bandit_explorer": "bandits",
     "bowl": "optim",
     "capacity_explorer": "generalization",
     "code_size_explorer": "autoencoders",
@@ -78,6 +81,10 @@ _EXPORTS: dict[str, str] = {
     "equilibrium_explorer": "boltzmann",
     "gibbs_run": "boltzmann",
     "hopfield_recall_explorer": "hopfield",
+    "mcts_explorer": "games",
+    "reinforce_explorer": "policy_gradient",
+    "PolicyView": "dqn",
+    "q_policy_explorer": "dqn",
 }
 
 __all__ = sorted(_EXPORTS)
