@@ -604,9 +604,14 @@ ROOT = Path(__file__).resolve().parents[1]
 CH01 = "ch01_perceptron"
 
 
+@pytest.mark.skipif(
+    SANDBOX, reason="with the sandbox, tests/test_grading_attacks_run.py grades these three"
+)
 def test_chapter_1_perfect_empty_and_partly_right(tmp_path: Path) -> None:
     """The real ch01 exercises: the solution earns every point, the blank exercise none, and a
-    student who solved three exercises earns exactly their points (hidden tests included)."""
+    student who solved three exercises earns exactly their points (hidden tests included).
+    Where bubblewrap works, the attack run grades the same three students in the sandbox (one
+    ch01 grading run fewer in make test); this one covers machines without it."""
     solution = nbformat.read(ROOT / "solutions" / f"{CH01}.ipynb", as_version=4)
     blank = nbformat.read(ROOT / "exercises" / f"{CH01}_exercises.ipynb", as_version=4)
     solved = ("perceptron_epoch", "sigmoid_prime", "tanh_prime")

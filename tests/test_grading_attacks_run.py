@@ -30,7 +30,7 @@ import grading_attacks as ga
 import nbformat
 import pytest
 
-from course_lib.instructor import sandbox
+from course_lib.instructor import grade, sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 BWRAP, WHY = sandbox.find_bwrap()
@@ -145,10 +145,22 @@ def test_the_run_finished(run) -> None:
 
 
 def test_honest_submissions_get_their_right_score(run) -> None:
+    """The real chapter's exercises, hidden tests included: the perfect submission earns every
+    point, the blank one none, and carol exactly the points of the three she solved, exercise by
+    exercise (tests/test_grade.py grades the same three students where there is no sandbox)."""
+    solution = ROOT / "solutions" / f"{ga.ASSIGNMENT}.ipynb"
+    assert any("HIDDEN" in ga._source(c) for c in nbformat.read(solution, as_version=4).cells)
+    points = {ex.grade_id: ex.points for ex in grade.load_assignment(solution).exercises}
+    assert sum(points.values()) == HONEST["alice"] == ga.TOTAL_POINTS
+    blank = nbformat.read(ROOT / "exercises" / f"{ga.ASSIGNMENT}_exercises.ipynb", as_version=4)
+    carols = list(ga.solution_cells(blank))[:3]  # what _partly(..., 3) solves
     for name, total in HONEST.items():
         row = run["rows"][f"{name}_{ga.ASSIGNMENT}.ipynb"]
         assert float(row["total"]) == total, (name, row["reasons"])
         assert row["flags"] == "", (name, row["flags"])
+    carol = run["rows"][f"carol_{ga.ASSIGNMENT}.ipynb"]
+    for grade_id, worth in points.items():
+        assert float(carol[grade_id]) == (worth if grade_id in carols else 0), grade_id
     victim = run["rows"][run["ctx"].victim.name]
     assert float(victim["total"]) == ga.TOTAL_POINTS
 
