@@ -3,7 +3,11 @@
 One folder holds the audit's attacks and ours (43), another student's perfect submission (the
 victim), and three honest students: one perfect, one blank, one with the first three
 exercises solved. The grader's command line grades it once, in the sandbox, with the grader's
-temporary files inside the test's folder. Then:
+temporary files inside the test's folder. The assignment is chapter 1's exercises without the
+chapter's own experiments and figures between them (the setup cell, every exercise's code and
+check cells, the text): the same 11 exercises, hidden tests included, the same grader, without
+the cells that took about two thirds of a submission's run (``make class-test`` grades a whole
+assignment end to end). Then:
 
 - every honest submission gets its right score;
 - every attack gets no more than what it really solved, and a flag (or its expected reason);
@@ -50,6 +54,22 @@ def _partly(solution_nb, blank_nb, solved: int):
     return nb
 
 
+def _lean(nb):
+    """``nb`` without its locked code cells after the first (the setup cell): the chapter's
+    experiments and figures, which no exercise's check uses."""
+    nb, seen_code = ga._copy(nb), False
+    kept = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and not (meta.get("solution") or meta.get("grade")):
+            if seen_code:
+                continue
+            seen_code = True
+        kept.append(cell)
+    nb.cells = kept
+    return nb
+
+
 def _alive(marker: str) -> list[int]:
     found = []
     for entry in Path("/proc").glob("[0-9]*"):
@@ -81,8 +101,10 @@ def run(tmp_path_factory: pytest.TempPathFactory):
     ctx = ga.AttackContext.create(
         tmp_path_factory.mktemp("attacks"), loopback_port=listener.getsockname()[1]
     )
-    solution = nbformat.read(ROOT / "solutions" / f"{ga.ASSIGNMENT}.ipynb", as_version=4)
-    blank = nbformat.read(ROOT / "exercises" / f"{ga.ASSIGNMENT}_exercises.ipynb", as_version=4)
+    solution = _lean(nbformat.read(ROOT / "solutions" / f"{ga.ASSIGNMENT}.ipynb", as_version=4))
+    blank = _lean(
+        nbformat.read(ROOT / "exercises" / f"{ga.ASSIGNMENT}_exercises.ipynb", as_version=4)
+    )
     ga.prepare(ctx, solution, blank)
     for attack in ga.ATTACKS:
         ga.write_submission(attack, ctx, solution, blank)
