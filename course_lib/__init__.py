@@ -13,6 +13,9 @@ One module per course concept:
 - :mod:`course_lib.mlp`, :mod:`course_lib.layers`: backpropagation by hand; layers as VJPs.
 - :mod:`course_lib.gradcheck`: finite differences and the relative error of a gradient.
 - :mod:`course_lib.optim`: optimizers with optax's contract, Newton, conjugate gradients.
+- :mod:`course_lib.quasi_newton`, :mod:`course_lib.hessian_free`,
+  :mod:`course_lib.coordinate_descent`: BFGS and L-BFGS; Hessian-vector products and
+  Hessian-free Newton; coordinate descent.
 - :mod:`course_lib.deepnets`: depth statistics, initialization, batch-normalized training.
 - :mod:`course_lib.generalization`: minimum-norm least squares, polynomial fits with a traced
   degree, the Monte-Carlo bias–variance decomposition, learning curves, k-fold cross-validation.
@@ -33,7 +36,14 @@ One module per course concept:
   ratings; stacked RBMs unrolled into autoencoders and fine-tuned.
 - :mod:`course_lib.topic_rbm`: the replicated-softmax (topic-model) RBM, for documents and graphs.
 - :mod:`course_lib.rnn`: RNNs with hand-written BPTT, echo-state networks, LSTM and GRU.
+- :mod:`course_lib.rnn_architectures`: bidirectional and stacked RNNs, layer-normalized RNNs,
+  a linear RNN as an autoregressive model.
+- :mod:`course_lib.seq2seq`, :mod:`course_lib.sentence_classifier`: an encoder–decoder with
+  teacher forcing; sentence-level classification.
 - :mod:`course_lib.cnn`: convolution and its backward pass, pooling, a LeNet.
+- :mod:`course_lib.resnet`, :mod:`course_lib.augmentation`, :mod:`course_lib.conv_variants`:
+  plain and residual stacks, transfer; data augmentation; 1×1, inception, dilated and separable
+  convolutions with their counts.
 - :mod:`course_lib.bandits`: multi-armed bandits (naive, ε-greedy, UCB) and regret over seeds.
 - :mod:`course_lib.mdp`, :mod:`course_lib.td_learning`: finite MDPs with exact Bellman values;
   TD(0), Monte Carlo, TD(λ), n-step TD, tabular Q-learning and SARSA.

@@ -97,6 +97,15 @@ COURSE: tuple[Entry, ...] = (
         "1 h + 1 h",
     ),
     Entry(
+        "ch03d_second_order",
+        3,
+        "Second-order and quasi-Newton methods",
+        "Aggarwal §3.5.6, §3.5.8; Goodfellow §8.6–8.7",
+        "BFGS and L-BFGS, Hessian-vector products and Hessian-free optimization, coordinate "
+        "descent, local minima",
+        "1½ h + 1 h",
+    ),
+    Entry(
         "ch04a_bias_variance",
         4,
         "Overfitting and the bias–variance trade-off",
@@ -193,6 +202,24 @@ COURSE: tuple[Entry, ...] = (
         "1½ h + 1½ h",
     ),
     Entry(
+        "ch07c_rnn_architectures",
+        7,
+        "Bidirectional and deep recurrent networks",
+        "Aggarwal §7.2.3–7.2.4, §7.3.1, §7.7.5",
+        "bidirectional and stacked RNNs with BPTT by hand, layer normalization, a linear RNN as "
+        "an autoregressive model",
+        "1½ h + 1 h",
+    ),
+    Entry(
+        "ch07d_encoder_decoder",
+        7,
+        "Encoder–decoder networks",
+        "Aggarwal §7.7.2–7.7.3; Goodfellow §10.2.1",
+        "sequence to sequence with teacher forcing, free running and exposure bias, the "
+        "fixed-size bottleneck, sentence classification",
+        "1½ h + 1 h",
+    ),
+    Entry(
         "ch08a_convolution",
         8,
         "Convolution",
@@ -207,6 +234,15 @@ COURSE: tuple[Entry, ...] = (
         "Aggarwal §8.3, §8.5; Goodfellow §9.3–9.4",
         "a LeNet on real digits, learned filters, feature maps, saliency and occlusion",
         "1 h + 1½ h",
+    ),
+    Entry(
+        "ch08c_modern_cnns",
+        8,
+        "Modern CNN architectures",
+        "Aggarwal §8.3.4, §8.4.4–8.4.7; Goodfellow §9.8",
+        "residual connections against a plain deep net, 1×1 and inception blocks, dilated and "
+        "separable convolutions, data augmentation, transfer",
+        "1½ h + 1 h",
     ),
     Entry(
         "ch09a_bandits",

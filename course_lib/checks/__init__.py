@@ -499,6 +499,15 @@ from course_lib.checks.linear_models import (  # noqa: E402
     softmax_loss_and_grad,
     weston_watkins_grad,
 )
+from course_lib.checks.modern_cnns import (  # noqa: E402
+    bottleneck_params,
+    class_subset,
+    conv1x1_dense,
+    dilated_receptive_field,
+    edge_response,
+    random_shift,
+    residual_block,
+)
 from course_lib.checks.optim import (  # noqa: E402
     adagrad_step,
     adam_step,
@@ -584,6 +593,32 @@ from course_lib.checks.regularized_autoencoders import (  # noqa: E402
     masking_noise,
     negative_elbo,
     top_k_activation,
+)
+from course_lib.checks.rnn_architectures import (  # noqa: E402
+    ar_coefficients,
+    birnn_states,
+    block_esn_predictions,
+    layer_norm_grads,
+    stacked_states,
+    standardize,
+    tagging_loss,
+)
+from course_lib.checks.second_order import (  # noqa: E402
+    bfgs_update,
+    cg_directions,
+    conjugate_directions,
+    coordinate_sweep,
+    hvp,
+    two_loop,
+)
+from course_lib.checks.seq2seq import (  # noqa: E402
+    code_cosine,
+    copy_targets,
+    decoder_inputs,
+    greedy_decode,
+    recommender_scores,
+    teacher_forced_loss,
+    top_hashtags,
 )
 from course_lib.checks.td_learning import (  # noqa: E402
     bellman_values,
@@ -689,6 +724,26 @@ __all__ = [
     "masking_noise",
     "negative_elbo",
     "top_k_activation",
+    "ar_coefficients",
+    "birnn_states",
+    "block_esn_predictions",
+    "layer_norm_grads",
+    "stacked_states",
+    "standardize",
+    "tagging_loss",
+    "bfgs_update",
+    "cg_directions",
+    "conjugate_directions",
+    "coordinate_sweep",
+    "hvp",
+    "two_loop",
+    "code_cosine",
+    "copy_targets",
+    "decoder_inputs",
+    "greedy_decode",
+    "recommender_scores",
+    "teacher_forced_loss",
+    "top_hashtags",
     "beam_step",
     "bigram_cross_entropy",
     "cell_path_jacobian",
@@ -802,4 +857,12 @@ __all__ = [
     "q_learning_update",
     "sarsa_update",
     "td0_update",
+    # modern_cnns
+    "bottleneck_params",
+    "class_subset",
+    "conv1x1_dense",
+    "dilated_receptive_field",
+    "edge_response",
+    "random_shift",
+    "residual_block",
 ]
