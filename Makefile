@@ -82,10 +82,13 @@ pytest:
 # (e2e/test_jupyterlab.py). Needs Debian's chromium: installed here with apt-get when missing and
 # we are root (or have password-less sudo); otherwise a message says how. CHROMIUM=/path overrides.
 # Screenshots: build/screenshots/ (not committed).
+# BROWSER_ISA=SSE4_2+NUDGED runs the kernels at that level of make portability (CI does, after
+# a portability run that filled the kernel's compilation cache at the same level).
 BROWSER_ARGS ?=
+BROWSER_ISA ?=
 browser-test: setup chromium
-	@echo "== browser-test: every lecture notebook in JupyterLab in headless Chromium, $(BROWSER_JOBS) at a time"
-	BROWSER_PRESSES=$(BROWSER_PRESSES) $(PY) -m pytest e2e/test_jupyterlab.py -p no:cacheprovider -v $(if $(filter 1,$(BROWSER_JOBS)),-p no:xdist -s,-n $(BROWSER_JOBS) --dist load) $(BROWSER_ARGS)
+	@echo "== browser-test: every lecture notebook in JupyterLab in headless Chromium, $(BROWSER_JOBS) at a time$(if $(BROWSER_ISA), (kernels at $(BROWSER_ISA)))"
+	BROWSER_PRESSES=$(BROWSER_PRESSES) BROWSER_ISA="$(BROWSER_ISA)" $(PY) -m pytest e2e/test_jupyterlab.py -p no:cacheprovider -v $(if $(filter 1,$(BROWSER_JOBS)),-p no:xdist -s,-n $(BROWSER_JOBS) --dist load) $(BROWSER_ARGS)
 	@echo "== browser-test: screenshots in build/screenshots/"
 
 chromium:
@@ -171,9 +174,11 @@ class-test: setup sandbox class-js
 # CPUs that no cap shows), and a table notebook x level: pass, or the cells that differ.
 # ISA="SSE4_2 NUDGED" runs only those; ISA="SSE4_2+NUDGED" runs both perturbations in one pass
 # (what CI does). About 7 minutes a level on 2 cores; build/portability/.
+# PORTABILITY_CACHE=.cache/jax keeps the compiled programs there (CI, for the browser test).
 ISA ?=
+PORTABILITY_CACHE ?=
 portability: setup
-	$(PY) scripts/portability.py $(if $(ISA),--isa $(ISA))
+	$(PY) scripts/portability.py $(if $(ISA),--isa $(ISA)) $(if $(PORTABILITY_CACHE),--compilation-cache $(PORTABILITY_CACHE))
 
 # ---------------------------------------------------------------------------- benchmarks
 # The peers (PyTorch, Flax) are benchmark-only: they go into .venv-bench, which sees .venv's

@@ -37,6 +37,8 @@ LATENCY = ROOT / "build" / "widget_latency.md"  # begun and summed up by conftes
 # sets it (CI: 1, each control moved once; 0 skips the latency table)
 PRESSES = int(os.environ.get("BROWSER_PRESSES", "3"))
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+# BROWSER_ISA=SSE4_2+NUDGED (CI): the kernels run at that level of scripts/portability.py
+ISA = os.environ.get("BROWSER_ISA", "").strip()
 RUN_TIMEOUT = 300.0  # seconds for Run All (the slowest notebook takes ~45 s under nbval)
 
 # One widget per chapter whose move is checked in the kernel too: (the widget's variable, code
@@ -171,14 +173,21 @@ def test_notebook_runs_in_jupyterlab(lab, page, path: Path) -> None:
     body = page.locator(".jp-Notebook").inner_text()
     assert "Error displaying widget" not in body and "Loading widget" not in body
 
+    n_added = 0
+    if ISA and path.stem == "ch01_perceptron":
+        # BROWSER_ISA reached the kernel (a level that silently did not would still pass)
+        n_added += 1
+        _run_new_cell(page, _isa_cell(ISA), n_code + n_added)
     check = KERNEL_CHECKS.get(path.stem)
     if check is not None:
         name, before, after = check
-        _run_new_cell(page, f"_values_before = dict({name}.values)\n{before}", n_code + 1)
+        n_added += 1
+        _run_new_cell(page, f"_values_before = dict({name}.values)\n{before}", n_code + n_added)
     demo = _move_first_slider(page) if n_widgets else None
     if check is not None:
         # the kernel saw the move, and what the widget now shows satisfies the notebook's claim
-        _run_new_cell(page, f"assert {name}.values != _values_before\n{after}", n_code + 2)
+        n_added += 1
+        _run_new_cell(page, f"assert {name}.values != _values_before\n{after}", n_code + n_added)
     if demo is not None:
         demo.scroll_into_view_if_needed()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -219,6 +228,19 @@ def _run_new_cell(page, code: str, number: int) -> None:
     errors = cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
     shown = "\n".join(errors.all_inner_texts())
     assert errors.count() == 0, f"the check\n{code}\nfailed:\n{shown}"
+
+
+def _isa_cell(level: str) -> str:
+    """Code asserting that the kernel runs at ``level`` (its cap in XLA_FLAGS, its nudge)."""
+    isa, _, nudge = level.partition("+")
+    if isa == "NUDGED":
+        isa, nudge = "", "NUDGED"
+    lines = ["import os as _os, jax as _jax", "_flags = _os.environ.get('XLA_FLAGS', '')"]
+    if isa and isa != "default":
+        lines.append(f"assert '--xla_cpu_max_isa={isa}' in _flags, _flags")
+    if nudge:
+        lines.append("assert hasattr(_jax.random.normal, '__wrapped__'), 'not nudged'")
+    return "\n".join(lines)
 
 
 def _move_first_slider(page):

@@ -11,6 +11,7 @@ whose asserts or stored outputs change with the level would fail on some student
     python scripts/portability.py notebooks/ch01_perceptron.ipynb --isa AVX2
     python scripts/portability.py --isa NUDGED         # random draws nudged by 2 ulps
     python scripts/portability.py --isa SSE4_2+NUDGED  # both at once (CI)
+    python scripts/portability.py --isa SSE4_2+NUDGED --compilation-cache .cache/jax
 
 ``SSE4_2+NUDGED`` (any ISA level joined to NUDGED with ``+``) runs both perturbations in one
 pass: half the time of running them one after the other, which is what CI does. A cell that
@@ -29,6 +30,13 @@ appended to ``XLA_FLAGS``, reads the per-cell results from a JUnit XML report, a
 prints a table: one row per notebook, one column per level, ``pass`` or the cells that failed.
 The table is also written to ``build/portability/table.md``. The exit status is 0 only when
 every cell passed at every level.
+
+By default every run compiles afresh. ``--compilation-cache DIR`` keeps every program the
+kernels compile in JAX's persistent compilation cache in DIR; a later kernel with the same
+``XLA_FLAGS`` (and nudge) loads them instead of compiling, and gets the same executable, so the
+same numbers. CI gives the course kernel's own cache (``.cache/jax``) and then runs the browser
+test at the same level (``make browser-test BROWSER_ISA=SSE4_2+NUDGED``): its kernels run the
+lectures' programs without compiling them a second time.
 """
 
 from __future__ import annotations
@@ -141,25 +149,59 @@ def notebook_results(junit_xml: Path) -> dict[str, list[str]]:
     return dict(results)
 
 
-def run_level(level: str, paths: list[str], workers: int, python: str) -> tuple[dict, float]:
-    """Run nbval on ``paths`` at ``level``; the per-notebook failures and the wall time."""
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    report = OUT_DIR / f"{level}.xml"
-    report.unlink(missing_ok=True)
-    env = dict(os.environ)
-    env["XLA_FLAGS"] = xla_flags_for(level, os.environ.get("XLA_FLAGS", ""))
+def level_env(level: str, base: dict[str, str], python: str = sys.executable) -> dict[str, str]:
+    """``base`` (an environment) as a process run at ``level`` needs it: ``XLA_FLAGS`` with the
+    level's cap and, for a nudged level, ``IPYTHONDIR`` pointing at the nudge's start-up file
+    (checked to load: a level that silently nudged nothing would pass everything). The browser
+    test uses it too (``BROWSER_ISA``), so that in CI its kernels compile exactly the programs
+    this script's run compiled."""
+    parts = level.split("+")
+    if level not in (DEFAULT, NUDGED, *LEVELS) and not (
+        len(parts) == 2 and parts[0] in LEVELS and parts[1] == NUDGED
+    ):
+        raise ValueError(
+            f"level: expected one of {DEFAULT}, {NUDGED}, {', '.join(LEVELS)} or an ISA level "
+            f"joined to {NUDGED} with + (SSE4_2+{NUDGED}), got {level!r}"
+        )
+    env = dict(base)
+    env["XLA_FLAGS"] = xla_flags_for(level, base.get("XLA_FLAGS", ""))
     if _is_nudged(level):
         startup = OUT_DIR / "ipython" / "profile_default" / "startup"
         startup.mkdir(parents=True, exist_ok=True)
-        (startup / "00_nudge.py").write_text(NUDGE_STARTUP)
+        # whole or not at all: two browser-test workers may write it at the same moment
+        tmp = startup / f".00_nudge.{os.getpid()}.tmp"
+        tmp.write_text(NUDGE_STARTUP)
+        os.replace(tmp, startup / "00_nudge.py")
         env["IPYTHONDIR"] = str(OUT_DIR / "ipython")
-        # a level that silently nudged nothing would pass everything: check that it loads
         probe = "import jax; print(hasattr(jax.random.normal, '__wrapped__'))"
         out = subprocess.run(
             [python, "-m", "IPython", "-c", probe], env=env, capture_output=True, text=True
         )
         if out.stdout.strip().splitlines()[-1:] != ["True"]:
             sys.exit(f"error: the {NUDGED} start-up file did not load in IPython: {out.stderr}")
+    return env
+
+
+def cache_env(folder: str | Path) -> dict[str, str]:
+    """JAX's persistent compilation cache in ``folder``, keeping every compiled program (at
+    JAX's default threshold of 1 s it would keep almost none of the course's): the settings the
+    course kernel has (scripts/course.py), for a run whose kernels are nbval's."""
+    return {
+        "JAX_COMPILATION_CACHE_DIR": str(Path(folder).resolve()),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+    }
+
+
+def run_level(
+    level: str, paths: list[str], workers: int, python: str, cache: str | None = None
+) -> tuple[dict, float]:
+    """Run nbval on ``paths`` at ``level``; the per-notebook failures and the wall time."""
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    report = OUT_DIR / f"{level}.xml"
+    report.unlink(missing_ok=True)
+    env = level_env(level, dict(os.environ), python)
+    if cache:
+        env.update(cache_env(cache))
     cmd = [python, "-m", "pytest", *paths, "--nbval", "--nbval-current-env"]
     cmd += ["--nbval-sanitize-with", "nbval_sanitize.cfg", f"--junitxml={report}", "-q"]
     cmd += ["-p", "no:cacheprovider", "-o", "junit_family=xunit2"]
@@ -168,7 +210,8 @@ def run_level(level: str, paths: list[str], workers: int, python: str) -> tuple[
     cmd += ["--nbval-kernel-startup-timeout", "180"]
     if workers > 1:
         cmd += ["-n", str(workers), "--dist", "loadfile"]
-    print(f"== portability: {level} (XLA_FLAGS={env['XLA_FLAGS']!r})", flush=True)
+    where = f", compilation cache {env['JAX_COMPILATION_CACHE_DIR']}" if cache else ""
+    print(f"== portability: {level} (XLA_FLAGS={env['XLA_FLAGS']!r}{where})", flush=True)
     t0 = time.perf_counter()
     log = OUT_DIR / f"{level}.log"
     with open(log, "w") as fh:
@@ -215,6 +258,13 @@ def main(argv: list[str] | None = None) -> int:
         " level this CPU supports, then NUDGED)",
     )
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers (default 2)")
+    parser.add_argument(
+        "--compilation-cache",
+        metavar="DIR",
+        help="keep every compiled program in JAX's persistent compilation cache in DIR, where"
+        " later runs with the same XLA_FLAGS find them (CI: .cache/jax, the course kernel's, so"
+        " that the browser test's kernels reuse this run's programs); default: compile afresh",
+    )
     args = parser.parse_args(argv)
 
     supported = supported_levels()
@@ -257,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     columns: dict[str, dict[str, list[str]]] = {}
     seconds: dict[str, float] = {}
     for level in levels:
-        columns[level], seconds[level] = run_level(level, args.paths, args.workers, sys.executable)
+        columns[level], seconds[level] = run_level(
+            level, args.paths, args.workers, sys.executable, args.compilation_cache
+        )
 
     out = table(columns)
     times = ", ".join(f"{lvl} {s:.0f} s" for lvl, s in seconds.items())

@@ -17,6 +17,8 @@ strict nbval (``make test``) re-executes the solution notebooks and compares the
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -74,6 +76,25 @@ def _stdout(cell) -> str:
 _executed: dict[Path, nbformat.NotebookNode] = {}
 
 
+def _kernel_env() -> dict[str, str] | None:
+    """The exercise kernels' environment: this process's, unless ``EXERCISE_ISA`` names a level
+    of scripts/portability.py. CI does, after ``make portability`` left the solutions' compiled
+    programs at that level in the course kernel's compilation cache (``.cache/jax``): the
+    kernels then run at that level with that cache, and the cells an exercise notebook shares
+    with its solution load those programs instead of compiling them again."""
+    level = os.environ.get("EXERCISE_ISA", "").strip()
+    if not level:
+        return None
+    spec = importlib.util.spec_from_file_location(
+        "portability", ROOT / "scripts" / "portability.py"
+    )
+    portability = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(portability)
+    env = portability.level_env(level, dict(os.environ))
+    env.update(portability.cache_env(ROOT / ".cache" / "jax"))
+    return env
+
+
 @pytest.fixture
 def executed_exercise(solution: Path, tmp_path_factory: pytest.TempPathFactory):
     """The exercise notebook generated from ``solution``, executed (errors allowed); cached."""
@@ -90,7 +111,9 @@ def executed_exercise(solution: Path, tmp_path_factory: pytest.TempPathFactory):
             resources={"metadata": {"path": str(folder)}},
         )
         try:
-            client.execute()  # its outputs are never compared: compiled as the tests are
+            env = _kernel_env()
+            # its outputs are never compared
+            client.execute(**({"env": env} if env else {}))
         finally:
             # nbclient stops only a kernel it started itself: this one is ours to stop (left
             # running, each held ~500 MB with JAX loaded and polled a core for the whole session)

@@ -1,6 +1,8 @@
 """scripts/portability.py: the XLA_FLAGS it sets, the levels it picks, and the table it prints."""
 
 import importlib.util
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -162,3 +164,45 @@ def test_the_nudge_moves_every_float_draw_by_about_two_ulps_and_leaves_integers(
         "float64 True True True",
         "True",
     ]
+
+
+def test_level_env_caps_the_isa_and_nudges_as_the_run_does(monkeypatch, tmp_path):
+    """The environment a process gets at a level (the browser test's kernels use it, CI's
+    BROWSER_ISA): the cap in XLA_FLAGS, and for a nudged level an IPYTHONDIR whose start-up
+    file IPython really loads (level_env checks that by starting IPython)."""
+    monkeypatch.setattr(portability, "OUT_DIR", tmp_path)
+    base = {"XLA_FLAGS": "--foo --xla_cpu_max_isa=AVX", "PATH": os.environ.get("PATH", "")}
+    plain = portability.level_env("SSE4_2", base)
+    assert plain["XLA_FLAGS"] == "--foo --xla_cpu_max_isa=SSE4_2" and "IPYTHONDIR" not in plain
+    assert base["XLA_FLAGS"] == "--foo --xla_cpu_max_isa=AVX", "the caller's dict is kept"
+    nudged = portability.level_env("SSE4_2+NUDGED", base)
+    assert nudged["XLA_FLAGS"] == "--foo --xla_cpu_max_isa=SSE4_2"
+    startup = Path(nudged["IPYTHONDIR"]) / "profile_default" / "startup" / "00_nudge.py"
+    assert startup.read_text() == portability.NUDGE_STARTUP
+    assert list(startup.parent.glob(".*.tmp")) == [], "the file is written whole, then renamed"
+
+
+@pytest.mark.parametrize("bad", ["", "sse4_2", "NUDGED+SSE4_2", "AVX3", "SSE4_2+AVX"])
+def test_level_env_names_a_bad_level(bad):
+    with pytest.raises(ValueError, match=f"level: expected .* got {re.escape(repr(bad))}"):
+        portability.level_env(bad, {})
+
+
+def test_the_compilation_cache_option_reaches_the_run(monkeypatch, tmp_path):
+    """--compilation-cache DIR: the kernels get JAX's cache in DIR (absolute: nbval's kernels
+    start in the notebooks' folders) with the course kernel's threshold of 0 s; without it
+    nothing is cached."""
+    env = portability.cache_env(".cache/jax")
+    assert env["JAX_COMPILATION_CACHE_DIR"] == str(Path(".cache/jax").resolve())
+    assert env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
+    seen = []
+    monkeypatch.setattr(
+        portability,
+        "run_level",
+        lambda level, paths, w, py, cache=None: seen.append(cache) or ({}, 0.0),
+    )
+    monkeypatch.setattr(portability, "OUT_DIR", tmp_path)
+    monkeypatch.setattr(portability, "supported_levels", lambda: ["SSE4_2"])
+    assert portability.main(["--isa", "SSE4_2", "--compilation-cache", str(tmp_path / "c")]) == 0
+    assert portability.main(["--isa", "SSE4_2"]) == 0
+    assert seen == [str(tmp_path / "c"), None]
