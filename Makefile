@@ -84,11 +84,13 @@ pytest:
 # Screenshots: build/screenshots/ (not committed).
 # BROWSER_ISA=SSE4_2+NUDGED runs the kernels at that level of make portability (CI does, after
 # a portability run that filled the kernel's compilation cache at the same level).
+# BROWSER_SCOPE=chapters (CI) runs the first lecture of each chapter and those with a kernel check.
 BROWSER_ARGS ?=
 BROWSER_ISA ?=
+BROWSER_SCOPE ?= all
 browser-test: setup chromium
-	@echo "== browser-test: every lecture notebook in JupyterLab in headless Chromium, $(BROWSER_JOBS) at a time$(if $(BROWSER_ISA), (kernels at $(BROWSER_ISA)))"
-	BROWSER_PRESSES=$(BROWSER_PRESSES) BROWSER_ISA="$(BROWSER_ISA)" $(PY) -m pytest e2e/test_jupyterlab.py -p no:cacheprovider -v $(if $(filter 1,$(BROWSER_JOBS)),-p no:xdist -s,-n $(BROWSER_JOBS) --dist load) $(BROWSER_ARGS)
+	@echo "== browser-test: $(if $(filter chapters,$(BROWSER_SCOPE)),each chapter's first lecture (and those with a kernel check),every lecture notebook) in JupyterLab in headless Chromium, $(BROWSER_JOBS) at a time$(if $(BROWSER_ISA), (kernels at $(BROWSER_ISA)))"
+	BROWSER_PRESSES=$(BROWSER_PRESSES) BROWSER_ISA="$(BROWSER_ISA)" BROWSER_SCOPE=$(BROWSER_SCOPE) $(PY) -m pytest e2e/test_jupyterlab.py -p no:cacheprovider -v $(if $(filter 1,$(BROWSER_JOBS)),-p no:xdist -s,-n $(BROWSER_JOBS) --dist load) $(BROWSER_ARGS)
 	@echo "== browser-test: screenshots in build/screenshots/"
 
 chromium:

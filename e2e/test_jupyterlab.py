@@ -30,7 +30,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "build" / "screenshots"
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("ch*.ipynb"))
+LECTURES = sorted((ROOT / "notebooks").glob("ch*.ipynb"))
 START = "00_start_here.ipynb"
 LATENCY = ROOT / "build" / "widget_latency.md"  # begun and summed up by conftest.py, one per run
 # key presses timed per control (the floor gets twice as many): 3 by default, BROWSER_PRESSES
@@ -82,6 +82,24 @@ KERNEL_CHECKS = {
         "assert widgets.conv_slider_cache_size() == _compiled",
     ),
 }
+
+
+def select(paths: list[Path], scope: str) -> list[Path]:
+    """The lectures a run covers: ``all``, or ``chapters`` (CI, for its 45 minutes): the first
+    lecture of each chapter and every lecture with a kernel check above. Every lecture's widgets
+    are also moved kernel-side by the unit tests (tests/test_widgets*.py) and its page opened in
+    Chromium by the site test; ``make browser-test`` runs them all."""
+    if scope == "all":
+        return list(paths)
+    if scope == "chapters":
+        first: dict[str, Path] = {}
+        for p in paths:
+            first.setdefault(p.stem[:4], p)  # ch01_perceptron, ch10a_attention -> ch01, ch10
+        return [p for p in paths if p in first.values() or p.stem in KERNEL_CHECKS]
+    raise ValueError(f"BROWSER_SCOPE: expected 'all' or 'chapters', got {scope!r}")
+
+
+NOTEBOOKS = select(LECTURES, os.environ.get("BROWSER_SCOPE", "").strip() or "all")
 
 
 def _stored(path: Path) -> tuple[int, int]:
