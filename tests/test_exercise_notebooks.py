@@ -17,6 +17,7 @@ strict nbval (``make test``) re-executes the solution notebooks and compares the
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
@@ -77,6 +78,13 @@ _executed: dict[Path, nbformat.NotebookNode] = {}
 
 
 def _kernel_env() -> dict[str, str] | None:
+    """A fresh copy of :func:`_level_env` (worked out once per session), or ``None``."""
+    env = _level_env()
+    return None if env is None else dict(env)
+
+
+@functools.cache
+def _level_env() -> dict[str, str] | None:
     """The exercise kernels' environment: this process's, unless ``EXERCISE_ISA`` names a level
     of scripts/portability.py. CI does, after ``make portability`` left the solutions' compiled
     programs at that level in the course kernel's compilation cache (``.cache/jax``): the
