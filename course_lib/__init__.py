@@ -7,6 +7,8 @@ One module per course concept:
 - :mod:`course_lib.losses`: margin-based losses and softmax cross-entropy, with derivatives.
 - :mod:`course_lib.perceptron`: the perceptron and margin-loss SGD as jitted, scanned epochs.
 - :mod:`course_lib.linear_models`: least squares, Fisher, logistic regression, SVMs, multiclass.
+- :mod:`course_lib.margin_classifiers`, :mod:`course_lib.hierarchical_softmax`: the pocket
+  algorithm, logistic regression as maximum likelihood, the SVM's margin path; the tree softmax.
 - :mod:`course_lib.autoencoders`: autoencoders as matrix factorization; recommender MF.
 - :mod:`course_lib.word2vec` and :mod:`course_lib.graphs`: word and node embeddings.
 - :mod:`course_lib.backprop`: computational graphs, path enumeration vs dynamic programming.
@@ -44,6 +46,14 @@ One module per course concept:
 - :mod:`course_lib.resnet`, :mod:`course_lib.augmentation`, :mod:`course_lib.conv_variants`:
   plain and residual stacks, transfer; data augmentation; 1×1, inception, dilated and separable
   convolutions with their counts.
+- :mod:`course_lib.transposed_conv`, :mod:`course_lib.hybrid_recommender`: transposed
+  convolution, unpooling with switches, a convolutional autoencoder; a content-based hybrid
+  recommender for cold-start images.
+- :mod:`course_lib.cnn_visualization`: gradient, deconvnet and guided-backprop maps, activation
+  maximization, local response normalization.
+- :mod:`course_lib.tuning`, :mod:`course_lib.maxout`, :mod:`course_lib.compression`: grid and
+  random hyperparameter search trained in one vmapped scan; maxout units; magnitude pruning and
+  uniform quantization of a trained MLP.
 - :mod:`course_lib.bandits`: multi-armed bandits (naive, ε-greedy, UCB) and regret over seeds.
 - :mod:`course_lib.mdp`, :mod:`course_lib.td_learning`: finite MDPs with exact Bellman values;
   TD(0), Monte Carlo, TD(λ), n-step TD, tabular Q-learning and SARSA.

@@ -73,6 +73,15 @@ COURSE: tuple[Entry, ...] = (
         "1½ h + 1½ h",
     ),
     Entry(
+        "ch02c_likelihood_margins",
+        2,
+        "Likelihood, margins and a cheaper softmax",
+        "Aggarwal §1.2.1.1, §2.2.3–2.2.4, §2.3.4",
+        "the 0/1 loss and the pocket algorithm, logistic regression as maximum likelihood, the "
+        "SVM's margin and what λ buys, hierarchical softmax",
+        "1½ h + 1½ h",
+    ),
+    Entry(
         "ch03a_backprop",
         3,
         "Backpropagation is dynamic programming",
@@ -103,6 +112,14 @@ COURSE: tuple[Entry, ...] = (
         "Aggarwal §3.5.6, §3.5.8; Goodfellow §8.6–8.7",
         "BFGS and L-BFGS, Hessian-vector products and Hessian-free optimization, coordinate "
         "descent, local minima",
+        "1½ h + 1 h",
+    ),
+    Entry(
+        "ch03e_tuning_and_compression",
+        3,
+        "Tuning and shrinking a network",
+        "Aggarwal §3.3.1, §3.4.3.2, §3.7.3; Goodfellow §11.4",
+        "grid against random search, maxout units, magnitude pruning and low-precision weights",
         "1½ h + 1 h",
     ),
     Entry(
@@ -243,6 +260,24 @@ COURSE: tuple[Entry, ...] = (
         "residual connections against a plain deep net, 1×1 and inception blocks, dilated and "
         "separable convolutions, data augmentation, transfer",
         "1½ h + 1 h",
+    ),
+    Entry(
+        "ch08d_inside_cnns",
+        8,
+        "Looking inside a CNN",
+        "Aggarwal §8.2.8, §8.5.1",
+        "deconvnet and guided backpropagation against the plain gradient, digits synthesized by "
+        "activation maximization, local response normalization and its erratum",
+        "1 h + 1 h",
+    ),
+    Entry(
+        "ch08e_conv_autoencoders",
+        8,
+        "Convolutional autoencoders and transposed convolution",
+        "Aggarwal §8.5.2; Goodfellow §9.5",
+        "the transposed convolution as the convolution's adjoint, unpooling, the checkerboard "
+        "artifact and resize-convolution, a convolutional autoencoder on digits",
+        "1 h + 1 h",
     ),
     Entry(
         "ch09a_bandits",

@@ -405,6 +405,13 @@ from course_lib.checks.competitive import (  # noqa: E402
     vq_winner,
     wta_step,
 )
+from course_lib.checks.conv_autoencoders import (  # noqa: E402
+    conv_transpose_scatter,
+    hybrid_predict,
+    overlap_count,
+    transposed_output_size,
+    unpool_switches,
+)
 from course_lib.checks.convolution import (  # noqa: E402
     conv1d_padded,
     conv2d_loops,
@@ -490,6 +497,20 @@ from course_lib.checks.hopfield import (  # noqa: E402
     hebbian_weights,
     hopfield_energy,
     hopfield_energy_gap,
+)
+from course_lib.checks.inside_cnns import (  # noqa: E402
+    ascent_step,
+    backward_by_rule,
+    greedy_caption,
+    guided_relu_backward,
+    lrn_loops,
+)
+from course_lib.checks.likelihood_margins import (  # noqa: E402
+    ensemble_network,
+    neighbourhood_step,
+    plsa_update,
+    stack_features,
+    ww_loss,
 )
 from course_lib.checks.linear_models import (  # noqa: E402
     mistake_factor,
@@ -635,6 +656,13 @@ from course_lib.checks.transformer import (  # noqa: E402
     scaled_dot_product_attention,
     sinusoidal_positions,
     split_heads,
+)
+from course_lib.checks.tuning_compression import (  # noqa: E402
+    magnitude_prune,
+    preactivation_backprop,
+    quantize_uniform,
+    recurrence_jacobian,
+    sigmoid_vjp,
 )
 
 __all__ = [
@@ -857,6 +885,18 @@ __all__ = [
     "q_learning_update",
     "sarsa_update",
     "td0_update",
+    # likelihood_margins
+    "ensemble_network",
+    "neighbourhood_step",
+    "plsa_update",
+    "stack_features",
+    "ww_loss",
+    # inside_cnns
+    "ascent_step",
+    "backward_by_rule",
+    "greedy_caption",
+    "guided_relu_backward",
+    "lrn_loops",
     # modern_cnns
     "bottleneck_params",
     "class_subset",
@@ -865,4 +905,16 @@ __all__ = [
     "edge_response",
     "random_shift",
     "residual_block",
+    # conv_autoencoders
+    "conv_transpose_scatter",
+    "hybrid_predict",
+    "overlap_count",
+    "transposed_output_size",
+    "unpool_switches",
+    # tuning_compression
+    "magnitude_prune",
+    "preactivation_backprop",
+    "quantize_uniform",
+    "recurrence_jacobian",
+    "sigmoid_vjp",
 ]
