@@ -196,20 +196,30 @@ def _features_probed(params: Params, x: Array, residual: Array, probes: Array) -
     return h
 
 
+def _probed_loss(params, probes, x, y, residual):
+    """The loss, with a zero probe added to every layer's output (``probes: (depth, n, H, W,
+    width)``); its gradient with respect to the probes is $\\partial L/\\partial h^{(l)}$."""
+    h = _features_probed(params, x, residual, probes)
+    V, c = _cast(params["head"], x.dtype)
+    logits = h.reshape(h.shape[0], -1) @ V + c[None, :]
+    logp = jax.nn.log_softmax(logits, axis=1)
+    return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1)), logits
+
+
+def _zero_probes(params, x):
+    depth = params["body"][0].shape[0] + 1
+    return jnp.zeros((depth, *x.shape[:3], params["stem"][0].shape[-1]), x.dtype)
+
+
+def _norms(g):
+    return jnp.sqrt(jnp.sum(g.reshape(g.shape[0], -1) ** 2, axis=1))
+
+
 @jax.jit
 def _grad_norms(params, x, y, residual):
-    width = params["stem"][0].shape[-1]
-    depth = params["body"][0].shape[0] + 1
-    probes = jnp.zeros((depth, *x.shape[:3], width), x.dtype)
-
-    def loss_of_probes(e):
-        h = _features_probed(params, x, residual, e)
-        V, c = _cast(params["head"], x.dtype)
-        logp = jax.nn.log_softmax(h.reshape(h.shape[0], -1) @ V + c[None, :], axis=1)
-        return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
-
-    g = jax.grad(loss_of_probes)(probes)
-    return jnp.sqrt(jnp.sum(g.reshape(depth, -1) ** 2, axis=1))
+    probes = _zero_probes(params, x)
+    g, _ = jax.grad(_probed_loss, argnums=1, has_aux=True)(params, probes, x, y, residual)
+    return _norms(g)
 
 
 def layer_grad_norms(params: Params, x: ArrayLike, y: ArrayLike, *, residual: Any) -> Array:
@@ -338,3 +348,121 @@ def subset_indices(y: ArrayLike, per_class: int) -> np.ndarray:
             raise ValueError(f"class {c} has {where.size} examples, fewer than {per_class}.")
         chosen.append(where[:per_class])
     return np.sort(np.concatenate(chosen))
+
+
+class PlainVsResidual(NamedTuple):
+    """What :func:`train_plain_and_residual` returns; axis 1 is ``(plain, residual)``."""
+
+    losses: Array  # (seeds, 2, steps) the minibatch loss before each step
+    accuracies: Array  # (seeds, 2, steps) the minibatch accuracy before each step
+    grad_norms: Array  # (seeds, 2, steps, depth) ||dL/dh^(l)|| on the minibatch of each step
+    params: Params  # the trained parameters, every leaf stacked with leading (seeds, 2)
+
+
+@partial(jax.jit, static_argnames=("depth", "width", "steps", "batch_size", "seeds", "n_classes"))
+def _plain_vs_residual(
+    key, X, y, lr, momentum, max_grad_norm, *, depth, width, steps, batch_size, seeds, n_classes
+):
+    opt = optim.chain(optim.clip_by_global_norm(max_grad_norm), optim.sgd(lr, momentum))
+    grad = jax.value_and_grad(_probed_loss, argnums=(0, 1), has_aux=True)
+
+    def train(k_init, idx, residual):
+        p0 = _init(k_init, depth, width, X.shape[1], n_classes, X.shape[3])
+
+        def step(carry, rows):
+            p, state = carry
+            xb, yb = X[rows], y[rows]
+            # one backward pass gives the weights' gradient and every layer's dL/dh
+            (value, logits), (g, g_h) = grad(p, _zero_probes(p, xb), xb, yb, residual)
+            updates, state = opt.update(g, state, p)
+            acc = jnp.mean(jnp.argmax(logits, axis=1) == yb)
+            return (optim.apply_updates(p, updates), state), (value, acc, _norms(g_h))
+
+        (p, _), (values, accs, norms) = jax.lax.scan(step, (p0, opt.init(p0)), idx)
+        return values, accs, norms, p
+
+    def one_seed(k):
+        k_init, k_idx = jax.random.split(k)
+        idx = jax.random.randint(k_idx, (steps, batch_size), 0, X.shape[0])
+        # the same initial weights and the same minibatches for both networks
+        return jax.vmap(train, in_axes=(None, None, 0))(k_init, idx, jnp.array([0.0, 1.0], X.dtype))
+
+    keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(seeds))
+    return PlainVsResidual(*jax.vmap(one_seed)(keys))
+
+
+def train_plain_and_residual(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    key: PRNGKey,
+    depth: int,
+    width: int = 4,
+    steps: int = 150,
+    batch_size: int = 16,
+    lr: Any = 0.05,
+    momentum: Any = 0.9,
+    max_grad_norm: Any = 1.0,
+    seeds: int = 3,
+    n_classes: int = 10,
+) -> PlainVsResidual:
+    r"""Train a plain and a residual network of the same depth side by side (Aggarwal §8.4.5).
+
+    For each of ``seeds`` seeds (key ``fold_in(key, s)``): one :func:`init` (LeCun's
+    $\mathcal N(0, 1/\text{fan-in})$, no normalization layer), used by both networks
+    ($\alpha = 0$ and $\alpha = 1$), the same ``steps`` minibatches of ``batch_size`` rows
+    drawn with replacement, and ``steps`` steps of momentum SGD on the cross-entropy,
+
+    $$ g \leftarrow g\,\min\!\big(1, c/\lVert g\rVert\big), \qquad
+       v \leftarrow \beta v + g, \qquad w \leftarrow w - \eta\, v , $$
+
+    with $c$ = ``max_grad_norm`` (norm clipping, §3.5.5: it keeps the residual network's
+    large first gradients from throwing it off), $\beta$ = ``momentum``, $\eta$ = ``lr``. At
+    every step the same backward pass also gives the per-layer gradient norms
+    $\lVert\partial L/\partial h^{(l)}\rVert$ on that step's minibatch (as
+    :func:`layer_grad_norms`), and the minibatch loss and accuracy are recorded.
+
+    One jitted program: a ``lax.scan`` over the steps, ``vmap`` over the two networks and
+    the seeds. ``lr``, ``momentum`` and ``max_grad_norm`` are traced (changing them never
+    recompiles); ``depth``, ``width``, ``steps``, ``batch_size``, ``seeds`` and the shape of
+    ``X`` are static.
+
+    Args:
+        X: ``(n, H, W, C)`` images; y: ``(n,)`` integer labels in ``0..n_classes-1``.
+
+    Returns:
+        :class:`PlainVsResidual`, every array with leading axes ``(seeds, 2)``, axis 1 being
+        (plain, residual).
+    """
+    key = _validate.prng_key("key", key)
+    X = _validate.finite("X", _validate.float_array("X", X, ndim=4))
+    n_classes = _validate.positive_int("n_classes", n_classes)
+    y = _labels(y, X.shape[0], n_classes)
+    depth = _validate.positive_int("depth", depth)
+    if depth < 2:
+        raise ValueError(f"`depth` must be at least 2 (a stem and one more layer), got {depth}.")
+    width = _validate.positive_int("width", width)
+    steps = _validate.positive_int("steps", steps)
+    batch_size = _validate.positive_int("batch_size", batch_size)
+    seeds = _validate.positive_int("seeds", seeds)
+    _validate.positive("lr", lr)
+    _validate.positive("max_grad_norm", max_grad_norm, allow_inf=True)
+    if not _validate.is_traced(momentum):
+        _validate.in_range("momentum", momentum, 0.0, 1.0)
+        if float(momentum) >= 1.0:
+            raise ValueError(f"`momentum` must be in [0, 1), got {momentum!r}.")
+    dt = X.dtype
+    return _plain_vs_residual(
+        key,
+        X,
+        y,
+        jnp.asarray(lr, dt),
+        jnp.asarray(momentum, dt),
+        jnp.asarray(max_grad_norm, dt),
+        depth=depth,
+        width=width,
+        steps=steps,
+        batch_size=batch_size,
+        seeds=seeds,
+        n_classes=n_classes,
+    )
