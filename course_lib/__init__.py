@@ -11,8 +11,11 @@ One module per course concept:
   algorithm, logistic regression as maximum likelihood, the SVM's margin path; the tree softmax.
 - :mod:`course_lib.autoencoders`: autoencoders as matrix factorization; recommender MF.
 - :mod:`course_lib.word2vec` and :mod:`course_lib.graphs`: word and node embeddings.
+- :mod:`course_lib.random_walks`, :mod:`course_lib.outliers`: DeepWalk and node2vec walks and
+  their co-occurrence counts; outlier scores of points and features from a reconstruction.
 - :mod:`course_lib.backprop`: computational graphs, path enumeration vs dynamic programming.
 - :mod:`course_lib.mlp`, :mod:`course_lib.layers`: backpropagation by hand; layers as VJPs.
+- :mod:`course_lib.depth`: parameter counts, linear collapse, sigmoid staircases, the tent map.
 - :mod:`course_lib.gradcheck`: finite differences and the relative error of a gradient.
 - :mod:`course_lib.optim`: optimizers with optax's contract, Newton, conjugate gradients.
 - :mod:`course_lib.quasi_newton`, :mod:`course_lib.hessian_free`,

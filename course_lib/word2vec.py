@@ -655,3 +655,96 @@ def nearest_neighbours(
     sims[vocab.index[word]] = -np.inf
     best = np.argsort(-sims, kind="stable")[:k]
     return [(vocab.words[j], float(sims[j])) for j in best]
+
+
+# ---------------------------------------------------------------- skip-gram = multinomial MF
+
+
+def multinomial_mf_loss(U: ArrayLike, V: ArrayLike, C: ArrayLike) -> Array:
+    r"""Vanilla skip-gram as multinomial matrix factorization of the counts (§2.6.4, Eq 2.60):
+
+    $$ O = -\sum_{i=1}^d\sum_{j=1}^d c_{ij}
+           \log\frac{\exp(\bar u_i\cdot\bar v_j)}{\sum_{q=1}^d\exp(\bar u_i\cdot\bar v_q)}. $$
+
+    Grouping the skip-gram softmax loss of every (centre $i$, context $j$) pair by pair gives
+    this sum: each distinct pair contributes its count $c_{ij}$ times.
+
+    Args:
+        U: ``(d, p)`` input embeddings; V: ``(d', p)`` output embeddings; C: ``(d, d')`` counts.
+
+    Returns:
+        the scalar $O$.
+    """
+    U = _validate.float_array("U", U, ndim=2)
+    V = _validate.float_array("V", V, ndim=2)
+    C = _validate.float_array("C", C, ndim=2)
+    _check_mf_shapes(U, V, C)
+    return -jnp.sum(C * jax.nn.log_softmax(U @ V.T, axis=1))
+
+
+def multinomial_mf_grads(U: ArrayLike, V: ArrayLike, C: ArrayLike) -> tuple[Array, Array]:
+    r"""The gradient of Eq 2.60 by hand: with $n_i = \sum_j c_{ij}$ and
+    $\hat y_{ij} = \mathrm{softmax}_j(\bar u_i\cdot\bar v_j)$, the error
+    $E = \mathrm{diag}(n)\hat Y - C$ (predicted minus observed counts) gives
+
+    $$ \frac{\partial O}{\partial U} = E\,V, \qquad \frac{\partial O}{\partial V} = E^\top U. $$
+
+    Returns:
+        ``(dU: (d, p), dV: (d', p))``.
+    """
+    U = _validate.float_array("U", U, ndim=2)
+    V = _validate.float_array("V", V, ndim=2)
+    C = _validate.float_array("C", C, ndim=2)
+    _check_mf_shapes(U, V, C)
+    E = jnp.sum(C, axis=1, keepdims=True) * jax.nn.softmax(U @ V.T, axis=1) - C  # (d, d')
+    return E @ V, E.T @ U
+
+
+def _check_mf_shapes(U: Array, V: Array, C: Array) -> None:
+    if U.shape[1] != V.shape[1] or C.shape != (U.shape[0], V.shape[0]):
+        raise ValueError(
+            f"`U (d, p)`, `V (d', p)` and `C (d, d')` must fit together, got U {tuple(U.shape)}, "
+            f"V {tuple(V.shape)}, C {tuple(C.shape)}."
+        )
+
+
+@functools.partial(jax.jit, static_argnames=("dim", "steps"))
+def _fit_multinomial_mf(key, C, lr, dim, steps):
+    k_u, k_v = jax.random.split(key)  # initialized inside: one compilation in all
+    params = Embeddings(
+        0.1 * jax.random.normal(k_u, (C.shape[0], dim), C.dtype),
+        0.1 * jax.random.normal(k_v, (C.shape[1], dim), C.dtype),
+    )
+    scale = 1.0 / jnp.sum(C)
+
+    def loss(p, counts):
+        return scale * -jnp.sum(counts * jax.nn.log_softmax(p.U @ p.V.T, axis=1))
+
+    adam = optim.adam(optim.linear_decay(lr, steps, 0.1))
+    return optim.minimize(loss, adam, params, steps, C)
+
+
+def fit_multinomial_mf(
+    C: ArrayLike, *, key: PRNGKey, dim: int, steps: int = 300, lr: float = 0.05
+) -> tuple[Embeddings, Array]:
+    r"""Factorize a count matrix with Eq 2.60: full-batch Adam on $O / \sum_{ij} c_{ij}$.
+
+    This is skip-gram with the full softmax trained on all pairs at once; ``lr`` is traced.
+
+    Returns:
+        ``(params, losses: (steps,))``: :class:`Embeddings` ``U: (d, dim)``, ``V: (d', dim)``
+        and the mean loss per pair before each step.
+    """
+    C = _validate.float_array("C", C, ndim=2)
+    if not _validate.is_traced(C) and bool(jnp.any(C < 0)):
+        raise ValueError("`C` must hold non-negative counts.")
+    _validate.prng_key("key", key)
+    dim = _validate.positive_int("dim", dim)
+    steps = _validate.positive_int("steps", steps)
+    _validate.positive("lr", lr)
+    return _fit_multinomial_mf(key, C, jnp.asarray(lr, C.dtype), dim, steps)
+
+
+def fit_multinomial_mf_cache_size() -> int:
+    """Compilations of :func:`fit_multinomial_mf`'s jitted core so far (no-recompile checks)."""
+    return _fit_multinomial_mf._cache_size()

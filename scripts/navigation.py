@@ -57,6 +57,15 @@ COURSE: tuple[Entry, ...] = (
         "1½ h + 2 h",
     ),
     Entry(
+        "ch01b_depth_and_capacity",
+        1,
+        "Depth, width and what a network can represent",
+        "Aggarwal §1.2.2–1.2.3, §1.5.1–1.5.2",
+        "layer shapes and parameter counts, linear layers collapse, universal approximation by "
+        "steep sigmoids, the tent map: 2^r pieces from 2r units",
+        "1 h + 1 h",
+    ),
+    Entry(
         "ch02a_shallow_models",
         2,
         "One neuron, many models",
@@ -80,6 +89,15 @@ COURSE: tuple[Entry, ...] = (
         "the 0/1 loss and the pocket algorithm, logistic regression as maximum likelihood, the "
         "SVM's margin and what λ buys, hierarchical softmax",
         "1½ h + 1½ h",
+    ),
+    Entry(
+        "ch02d_embeddings_outliers",
+        2,
+        "Co-occurrence factorization, random walks and outliers",
+        "Aggarwal §2.5.4, §2.6.4, §2.7.3",
+        "skip-gram as multinomial matrix factorization (Eq 2.60), DeepWalk and node2vec walks, "
+        "outliers from reconstruction errors",
+        "1 h + 1 h",
     ),
     Entry(
         "ch03a_backprop",

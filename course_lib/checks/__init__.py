@@ -429,6 +429,14 @@ from course_lib.checks.deepnets import (  # noqa: E402
     sigmoid_chain_grad,
     xavier_std,
 )
+from course_lib.checks.depth import (  # noqa: E402
+    collapse,
+    compose_tent,
+    count_pieces,
+    param_count,
+    staircase,
+    tent,
+)
 from course_lib.checks.dqn import (  # noqa: E402
     cartpole_step,
     dqn_loss,
@@ -663,6 +671,13 @@ from course_lib.checks.tuning_compression import (  # noqa: E402
     quantize_uniform,
     recurrence_jacobian,
     sigmoid_vjp,
+)
+from course_lib.checks.walk_embeddings import (  # noqa: E402
+    cooccurrence,
+    multinomial_mf_loss,
+    node2vec_weights,
+    outlier_scores,
+    transition_matrix,
 )
 
 __all__ = [
@@ -905,6 +920,18 @@ __all__ = [
     "edge_response",
     "random_shift",
     "residual_block",
+    # depth
+    "collapse",
+    "compose_tent",
+    "count_pieces",
+    "param_count",
+    "staircase",
+    "tent",
+    "cooccurrence",
+    "multinomial_mf_loss",
+    "node2vec_weights",
+    "outlier_scores",
+    "transition_matrix",
     # conv_autoencoders
     "conv_transpose_scatter",
     "hybrid_predict",
