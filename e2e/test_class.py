@@ -65,6 +65,7 @@ HANDIN = f"{FOLDER}/exercises/{ASSIGNMENT}_exercises.ipynb"
 PROXY = ROOT / "deploy" / "node_modules" / ".bin" / "configurable-http-proxy"
 REPORT = ROOT / "build" / "class_report.md"
 TIMEOUT = 600  # seconds for any one step of the whole class
+STOP_TIMEOUT = 120  # seconds the hub gets to stop its servers and its proxy after SIGTERM
 
 
 def _free_port() -> int:
@@ -428,12 +429,17 @@ c.JupyterHub.concurrent_spawn_limit = 0
                         os.killpg(proc.pid, signal.SIGTERM)
                     except ProcessLookupError:
                         pass
+            killed = False
             for proc in self.procs:
                 try:
-                    proc.wait(timeout=30)
+                    # on SIGTERM the hub stops every server still running, then its proxy: 30 s
+                    # was once too short on 2 busy cores (CI, 10 students)
+                    proc.wait(timeout=STOP_TIMEOUT)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
+                    killed = True
+            self._stop_proxy(hub_was_killed=killed)
             if hasattr(self, "log"):
                 self.log.close()
             self.timings["stop"] = time.perf_counter() - t0
@@ -453,6 +459,27 @@ c.JupyterHub.concurrent_spawn_limit = 0
             shutil.rmtree(self.tmp, ignore_errors=True)
             for d, mode in self.opened:
                 d.chmod(mode)
+
+    def _stop_proxy(self, *, hub_was_killed: bool) -> None:
+        """The proxy runs in a session of its own, and the hub stops it when it exits cleanly.
+        If the hub had to be killed, stopping the proxy is ours to do; if the hub exited on its
+        own and left it running, that is a leftover (the test below fails on it)."""
+        pid_file = self.hub_dir / "jupyterhub-proxy.pid"
+        try:
+            proxy = psutil.Process(int(pid_file.read_text().strip()))
+            if "configurable-http-proxy" not in " ".join(proxy.cmdline()):
+                return
+        except (OSError, ValueError, psutil.Error):
+            return
+        if not hub_was_killed:
+            self.leftovers.append("the proxy, still running after the hub exited")
+        try:
+            proxy.terminate()
+            proxy.wait(timeout=10)
+        except psutil.TimeoutExpired:
+            proxy.kill()
+        except psutil.Error:
+            pass
 
 
 def _user_procs(uid: int) -> list[psutil.Process]:
