@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from course_lib import _validate
+from course_lib import _validate, word2vec
 from course_lib._types import Array, ArrayLike, PRNGKey
 
 
@@ -137,7 +137,8 @@ def transition_counts(W: ArrayLike, n: int) -> Array:
     """
     n = _validate.positive_int("n", n)
     W = _validate.index_array("W", W, size=n, ndim=2)
-    return _pair_counts(W[:, :-1].ravel(), W[:, 1:].ravel(), n)
+    # the hops are (centre, context) pairs of word2vec's count matrix
+    return word2vec.cooccurrence(W[:, :-1].ravel(), W[:, 1:].ravel(), n)
 
 
 def second_order_counts(W: ArrayLike, n: int) -> Array:
@@ -226,11 +227,6 @@ def _walk_cooccurrence(W, n, window):
         a, b = W[:, :-off].ravel(), W[:, off:].ravel()
         C = C.at[a, b].add(1.0).at[b, a].add(1.0)
     return C
-
-
-@functools.partial(jax.jit, static_argnums=2)
-def _pair_counts(a, b, n):
-    return jnp.zeros((n, n), jnp.result_type(float)).at[a, b].add(1.0)
 
 
 @functools.partial(jax.jit, static_argnums=3)

@@ -679,6 +679,10 @@ def multinomial_mf_loss(U: ArrayLike, V: ArrayLike, C: ArrayLike) -> Array:
     V = _validate.float_array("V", V, ndim=2)
     C = _validate.float_array("C", C, ndim=2)
     _check_mf_shapes(U, V, C)
+    return _multinomial_mf(U, V, C)
+
+
+def _multinomial_mf(U, V, C):
     return -jnp.sum(C * jax.nn.log_softmax(U @ V.T, axis=1))
 
 
@@ -718,7 +722,7 @@ def _fit_multinomial_mf(key, C, lr, dim, steps):
     scale = 1.0 / jnp.sum(C)
 
     def loss(p, counts):
-        return scale * -jnp.sum(counts * jax.nn.log_softmax(p.U @ p.V.T, axis=1))
+        return scale * _multinomial_mf(p.U, p.V, counts)
 
     adam = optim.adam(optim.linear_decay(lr, steps, 0.1))
     return optim.minimize(loss, adam, params, steps, C)
