@@ -297,10 +297,14 @@ def test_an_interrupted_run_leaves_no_worker_behind(tmp_path: Path) -> None:
     looping = "def add(a, b):\n    while True:\n        pass\n"
     nbformat.write(_edit(solution, "add", looping), subs / f"ann_{NAME}.ipynb")
     mark = f"COURSE_GRADE_TEST_{os.getpid()}_{time.monotonic_ns()}"
+    # the killed grader cannot remove its temporary folders: they go into this test's folder
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     grader = subprocess.Popen(
         [sys.executable, "-m", "course_lib.instructor.grade", str(subs), "--root", str(course),
          "--out", str(tmp_path / "g.csv"), "--cell-timeout", "300", "--no-sandbox"],
-        env={**os.environ, mark: "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, mark: "1", "TMPDIR": str(scratch)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 240
