@@ -30,9 +30,11 @@ The folder is replaced on every build, but only if it is one this script made (i
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import copy
 import html
 import json
+import os
 import posixpath
 import re
 import shutil
@@ -359,39 +361,44 @@ def _static(out: Path) -> None:
     shutil.copy(MATHJAX / "LICENSE", mj / "LICENSE")
 
 
-def build(out: Path = OUT, *, solutions: bool = False) -> dict:
-    """Build the site into ``out``; returns the manifest it writes there."""
+_WORKER_EXPORTER = None
+
+
+def _render_in_worker(page: Page, all_pages: list[Page]):
+    """:func:`render` in a worker process, with that process's own exporter."""
+    global _WORKER_EXPORTER
+    if _WORKER_EXPORTER is None:
+        _WORKER_EXPORTER = _exporter()
+    return render(page, all_pages, _WORKER_EXPORTER)
+
+
+def build(out: Path = OUT, *, solutions: bool = False, jobs: int | None = None) -> dict:
+    """Build the site into ``out``; returns the manifest it writes there.
+
+    The pages are rendered by ``jobs`` processes (default: one per CPU); the files are written
+    here, in reading order, so the site is the same for any ``jobs``."""
     t0 = time.perf_counter()
+    jobs = max(1, jobs or os.cpu_count() or 1)
     _clear(out)
     # The mark first, so that a build that fails half-way leaves a folder the next build may clear.
     (out / MANIFEST).write_text('{"building": true}\n', encoding="utf-8")
-    exporter = _exporter()
     _static(out)
     all_pages = pages(solutions=solutions)
     search: list[dict] = []
     manifest_pages = []
-    for page in all_pages:
-        body, files, entries, title = render(page, all_pages, exporter)
-        dest = out / page.out
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(body, encoding="utf-8")
-        for name, data in files.items():
-            (dest.parent / name).parent.mkdir(parents=True, exist_ok=True)
-            (dest.parent / name).write_bytes(data)
-        if page.kind != "start":
-            shutil.copy(ROOT / page.source, dest.parent / Path(page.source).name)
-        search.extend(entries)
-        size = dest.stat().st_size + sum(len(d) for d in files.values())
-        manifest_pages.append(
-            {
-                "page": page.out,
-                "source": page.source,
-                "kind": page.kind,
-                "title": title,
-                "bytes": size,
-                "images": len(files),
-            }
-        )
+    if jobs == 1:
+        exporter = _exporter()
+        rendered = (render(page, all_pages, exporter) for page in all_pages)
+        pool = None
+    else:
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(all_pages)))
+        rendered = pool.map(_render_in_worker, all_pages, [all_pages] * len(all_pages))
+    try:
+        for page, (body, files, entries, title) in zip(all_pages, rendered, strict=True):
+            _write_page(out, page, body, files, entries, title, search, manifest_pages)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     (out / "_static" / "search-index.js").write_text(
         "window.COURSE_SEARCH = "
         + json.dumps(search, ensure_ascii=False, separators=(",", ":"))
@@ -411,14 +418,43 @@ def build(out: Path = OUT, *, solutions: bool = False) -> dict:
     return manifest
 
 
+def _write_page(out, page, body, files, entries, title, search, manifest_pages) -> None:
+    """Write one rendered page, its pictures and its notebook; add its search and manifest rows."""
+    dest = out / page.out
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(body, encoding="utf-8")
+    for name, data in files.items():
+        (dest.parent / name).parent.mkdir(parents=True, exist_ok=True)
+        (dest.parent / name).write_bytes(data)
+    if page.kind != "start":
+        shutil.copy(ROOT / page.source, dest.parent / Path(page.source).name)
+    search.extend(entries)
+    size = dest.stat().st_size + sum(len(d) for d in files.values())
+    manifest_pages.append(
+        {
+            "page": page.out,
+            "source": page.source,
+            "kind": page.kind,
+            "title": title,
+            "bytes": size,
+            "images": len(files),
+        }
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
         "--out", type=Path, default=OUT, help=f"the site's folder (default {OUT.relative_to(ROOT)})"
     )
     ap.add_argument("--solutions", action="store_true", help="also publish the solution notebooks")
+    ap.add_argument(
+        "--jobs", type=int, default=None, help="processes rendering pages (default: one per CPU)"
+    )
     args = ap.parse_args(argv)
-    m = build(args.out, solutions=args.solutions)
+    if args.jobs is not None and args.jobs < 1:
+        ap.error(f"--jobs must be at least 1, got {args.jobs}")
+    m = build(args.out, solutions=args.solutions, jobs=args.jobs)
     kinds = {}
     for p in m["pages"]:
         kinds[p["kind"]] = kinds.get(p["kind"], 0) + 1

@@ -186,3 +186,9 @@ def test_a_page_shows_pictures_with_alt_text_and_widgets_without_state():
         search[0]["u"].startswith("notebooks/ch08b_cnn_training.html#")
         and search[0]["t"] == page.label
     )
+
+
+def test_jobs_must_be_at_least_one(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit):
+        website.main(["--out", "unused", "--jobs", "0"])
+    assert "--jobs must be at least 1, got 0" in capsys.readouterr().err
